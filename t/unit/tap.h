@@ -1,0 +1,170 @@
+/*
+ * A small TAP producer for the C unit tests, run by prove through
+ * t/lib/Confer/Unit.pm.  Header-only; one test binary per topic.
+ */
+
+#ifndef CONFER_TAP_H
+#define CONFER_TAP_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int  tap_n;
+static int  tap_failed;
+
+static void
+tap_vok(int pass, const char *fmt, va_list ap)
+{
+    tap_n++;
+    printf("%sok %d - ", pass ? "" : "not ", tap_n);
+    vprintf(fmt, ap);
+    printf("\n");
+    if (!pass) {
+        tap_failed++;
+    }
+    fflush(stdout);
+}
+
+static int
+ok(int pass, const char *fmt, ...)
+{
+    va_list  ap;
+
+    va_start(ap, fmt);
+    tap_vok(pass, fmt, ap);
+    va_end(ap);
+    return pass;
+}
+
+static void
+diag(const char *fmt, ...)
+{
+    va_list  ap;
+
+    printf("# ");
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+}
+
+static void
+tap_hexdump(const char *label, const uint8_t *p, size_t n)
+{
+    size_t  i;
+
+    printf("#   %s (%zu): ", label, n);
+    for (i = 0; i < n && i < 64; i++) {
+        printf("%02x", p[i]);
+    }
+    printf("%s\n", n > 64 ? "..." : "");
+}
+
+/* byte-exact comparison, with both sides shown on failure */
+static int
+is_mem(const void *got, size_t got_n, const void *want, size_t want_n,
+    const char *fmt, ...)
+{
+    int      pass;
+    va_list  ap;
+
+    pass = got_n == want_n && (want_n == 0 || memcmp(got, want, want_n) == 0);
+    va_start(ap, fmt);
+    tap_vok(pass, fmt, ap);
+    va_end(ap);
+    if (!pass) {
+        tap_hexdump("got ", got, got_n);
+        tap_hexdump("want", want, want_n);
+    }
+    return pass;
+}
+
+static int
+is_int(long long got, long long want, const char *fmt, ...)
+{
+    va_list  ap;
+
+    va_start(ap, fmt);
+    tap_vok(got == want, fmt, ap);
+    va_end(ap);
+    if (got != want) {
+        printf("#   got %lld, want %lld\n", got, want);
+    }
+    return got == want;
+}
+
+static void
+skip_all(const char *why)
+{
+    printf("1..0 # SKIP %s\n", why);
+    exit(0);
+}
+
+static int
+done_testing(void)
+{
+    printf("1..%d\n", tap_n);
+    return tap_failed ? 1 : 0;
+}
+
+/* hex string to bytes; returns the length or -1 */
+static long
+tap_unhex(const char *hex, uint8_t *out, size_t cap)
+{
+    size_t    i, n;
+    unsigned  b;
+
+    n = strlen(hex);
+    if (n % 2 || n / 2 > cap) {
+        return -1;
+    }
+    for (i = 0; i < n / 2; i++) {
+        if (sscanf(hex + 2 * i, "%2x", &b) != 1) {
+            return -1;
+        }
+        out[i] = (uint8_t) b;
+    }
+    return (long) (n / 2);
+}
+
+/* where the shared vectors are: $CONFER_VECTORS or ../shared/vectors */
+static const char *
+tap_vectors_dir(void)
+{
+    const char  *d;
+
+    d = getenv("CONFER_VECTORS");
+    return d ? d : "../shared/vectors";
+}
+
+/* read a whole file; NULL if absent */
+static uint8_t *
+tap_slurp(const char *path, size_t *n)
+{
+    FILE     *f;
+    long      len;
+    uint8_t  *p;
+
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    p = malloc(len + 1);
+    if (p == NULL || fread(p, 1, len, f) != (size_t) len) {
+        fclose(f);
+        free(p);
+        return NULL;
+    }
+    p[len] = '\0';
+    fclose(f);
+    *n = (size_t) len;
+    return p;
+}
+
+#endif /* CONFER_TAP_H */
