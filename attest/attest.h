@@ -1,0 +1,114 @@
+/*
+ * attest/: nginx-free verification of TEE attestation evidence.
+ *
+ * This header is the whole public interface.  The gateway calls one
+ * function, attest_verify_document(), with the document bytes, a policy
+ * and the time, and gets a verdict with the verified key configuration.
+ * The per-platform verifiers below fill one attest_evidence_t with the facts
+ * they proved; the policy is evaluated on that struct only.
+ */
+
+#ifndef CONFER_ATTEST_H
+#define CONFER_ATTEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+
+/* stable reason codes: attest_strerror() gives the string the CLI prints */
+typedef enum {
+    ATTEST_OK = 0,
+    ATTEST_ERR_NOMEM,             /* "nomem" */
+    ATTEST_ERR_INPUT,             /* "malformed": truncated, bad encoding */
+    ATTEST_ERR_VERSION,           /* "unsupported_version" */
+    ATTEST_ERR_NOT_TDX,           /* "not_tdx": an SGX or other quote */
+    ATTEST_ERR_SIG_ALGO,          /* "unsupported_signature_algorithm" */
+    ATTEST_ERR_RESERVED,          /* "reserved_nonzero": must-be-zero bits */
+    ATTEST_ERR_SIGNATURE,         /* "bad_signature": evidence signature */
+    ATTEST_ERR_NO_CERT,           /* "missing_certificate" */
+    ATTEST_ERR_CERT,              /* "bad_certificate": unparsable */
+    ATTEST_ERR_CHAIN,             /* "bad_chain": a link does not verify */
+    ATTEST_ERR_UNKNOWN_ROOT,      /* "unknown_root": not a pinned root */
+    ATTEST_ERR_CERT_EXPIRED,      /* "certificate_expired" (or not yet) */
+    ATTEST_ERR_REVOKED,           /* "revoked": listed in a CRL */
+    ATTEST_ERR_CRL,               /* "bad_crl": unparsable or unsigned */
+    ATTEST_ERR_PRODUCT,           /* "product_mismatch": Milan/Genoa/Turin */
+    ATTEST_ERR_TCB_MISMATCH,      /* "tcb_mismatch": cert TCB != report */
+    ATTEST_ERR_CHIP_ID,           /* "chip_id_mismatch" */
+    ATTEST_ERR_QE_REPORT,         /* "bad_qe_report": QE signature */
+    ATTEST_ERR_QE_BINDING,        /* "qe_binding": QE report_data */
+    ATTEST_ERR_COLLATERAL,        /* "bad_collateral": TCB info, QE id */
+    ATTEST_ERR_COLLATERAL_EXPIRED,/* "collateral_expired" */
+    ATTEST_ERR_TCB_NO_MATCH,      /* "no_matching_tcb_level" */
+    ATTEST_ERR_DOCUMENT,          /* "bad_document": JSON, base64 */
+    ATTEST_ERR_DOC_EXPIRED,       /* "document_expired": past not_after */
+    ATTEST_ERR_BINDING,           /* "report_data_mismatch" */
+    ATTEST_ERR_POLICY,            /* "bad_policy": unparsable policy */
+    ATTEST_ERR_POLICY_PLATFORM,   /* "platform_not_allowed" */
+    ATTEST_ERR_POLICY_SIMULATED,  /* "simulated_not_allowed" */
+    ATTEST_ERR_POLICY_PRODUCT,    /* "product_not_allowed" */
+    ATTEST_ERR_POLICY_MEASUREMENT,/* "measurement_not_allowed" */
+    ATTEST_ERR_POLICY_DEBUG,      /* "debug_not_allowed" */
+    ATTEST_ERR_POLICY_VMPL,       /* "vmpl_not_allowed" */
+    ATTEST_ERR_POLICY_TCB,        /* "tcb_too_low" */
+    ATTEST_ERR_POLICY_TCB_STATUS, /* "tcb_status_not_allowed" */
+    ATTEST_ERR_POLICY_AGE,        /* "too_old": older than max_age */
+    ATTEST_ERR_POLICY_GPU,        /* "gpu_required" */
+    ATTEST_ERR_INTERNAL,          /* "internal": a library failed */
+    ATTEST_ERR_LAST
+} attest_err_t;
+
+const char *attest_strerror(attest_err_t err);
+
+
+typedef enum {
+    ATTEST_PLATFORM_NONE = 0,
+    ATTEST_PLATFORM_SEV_SNP,
+    ATTEST_PLATFORM_TDX,
+    ATTEST_PLATFORM_SIMULATED        /* SNP layout, a local test root */
+} attest_platform_t;
+
+const char *attest_platform_name(attest_platform_t p);
+
+
+/* AMD SEV-SNP TCB_VERSION, decoded per product (Turin differs) */
+typedef struct {
+    uint8_t   bootloader;
+    uint8_t   tee;
+    uint8_t   snp;
+    uint8_t   microcode;
+    uint8_t   fmc;                       /* Turin only, else 0 */
+} attest_snp_tcb_t;
+
+
+/* what a verifier proved about the evidence; the policy reads only this */
+typedef struct {
+    attest_platform_t  platform;
+    uint32_t           version;          /* report or quote version */
+    char               product[16];      /* "Milan", "Genoa", "Turin"; TDX "" */
+
+    uint8_t            report_data[64];
+    uint8_t            measurement[48];  /* SNP MEASUREMENT; TDX MRTD */
+    uint8_t            rtmr[4][48];      /* TDX only */
+    uint8_t            mrseam[48];       /* TDX only */
+    int                debug;            /* SNP policy.DEBUG; TDX attr bit 0 */
+
+    /* SEV-SNP */
+    uint32_t           vmpl;
+    uint64_t           guest_policy;
+    attest_snp_tcb_t   reported_tcb;
+    uint8_t            chip_id[64];
+    uint8_t            signing_key;      /* 0 VCEK, 1 VLEK */
+
+    /* TDX */
+    uint8_t            tee_tcb_svn[16];
+    char               tcb_status[32];   /* "UpToDate", ...; "" w/o collateral */
+    char               qe_tcb_status[32];
+    uint8_t            fmspc[6];
+
+    time_t             chain_not_after;  /* earliest notAfter in the chain */
+} attest_evidence_t;
+
+
+#endif /* CONFER_ATTEST_H */
