@@ -15,7 +15,7 @@
 static int  tap_n;
 static int  tap_failed;
 
-static void
+static inline void
 tap_vok(int pass, const char *fmt, va_list ap)
 {
     tap_n++;
@@ -28,7 +28,7 @@ tap_vok(int pass, const char *fmt, va_list ap)
     fflush(stdout);
 }
 
-static int
+static inline int
 ok(int pass, const char *fmt, ...)
 {
     va_list  ap;
@@ -39,7 +39,7 @@ ok(int pass, const char *fmt, ...)
     return pass;
 }
 
-static void
+static inline void
 diag(const char *fmt, ...)
 {
     va_list  ap;
@@ -51,7 +51,7 @@ diag(const char *fmt, ...)
     printf("\n");
 }
 
-static void
+static inline void
 tap_hexdump(const char *label, const uint8_t *p, size_t n)
 {
     size_t  i;
@@ -64,7 +64,7 @@ tap_hexdump(const char *label, const uint8_t *p, size_t n)
 }
 
 /* byte-exact comparison, with both sides shown on failure */
-static int
+static inline int
 is_mem(const void *got, size_t got_n, const void *want, size_t want_n,
     const char *fmt, ...)
 {
@@ -82,7 +82,7 @@ is_mem(const void *got, size_t got_n, const void *want, size_t want_n,
     return pass;
 }
 
-static int
+static inline int
 is_int(long long got, long long want, const char *fmt, ...)
 {
     va_list  ap;
@@ -96,14 +96,14 @@ is_int(long long got, long long want, const char *fmt, ...)
     return got == want;
 }
 
-static void
+static inline void
 skip_all(const char *why)
 {
     printf("1..0 # SKIP %s\n", why);
     exit(0);
 }
 
-static int
+static inline int
 done_testing(void)
 {
     printf("1..%d\n", tap_n);
@@ -111,7 +111,7 @@ done_testing(void)
 }
 
 /* hex string to bytes; returns the length or -1 */
-static long
+static inline long
 tap_unhex(const char *hex, uint8_t *out, size_t cap)
 {
     size_t    i, n;
@@ -131,7 +131,7 @@ tap_unhex(const char *hex, uint8_t *out, size_t cap)
 }
 
 /* where the shared vectors are: $CONFER_VECTORS or ../shared/vectors */
-static const char *
+static inline const char *
 tap_vectors_dir(void)
 {
     const char  *d;
@@ -141,7 +141,7 @@ tap_vectors_dir(void)
 }
 
 /* read a whole file; NULL if absent */
-static uint8_t *
+static inline uint8_t *
 tap_slurp(const char *path, size_t *n)
 {
     FILE     *f;
