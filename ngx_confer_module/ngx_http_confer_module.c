@@ -235,6 +235,7 @@ ngx_http_confer_create_main_conf(ngx_conf_t *cf)
      *     cmcf->privacy.periods = { 0 };
      *     cmcf->privacy.nperiods = 0;
      *     cmcf->privacy.refuse_debug = { 0, NULL };
+     *     cmcf->privacy.main_log_users = NULL;
      */
 
     return cmcf;

@@ -41,6 +41,9 @@ typedef struct {
 
     /* a server with confer_private on that refuses debug logging */
     ngx_str_t                          refuse_debug;
+
+    /* locations of private servers that log to the main error log */
+    ngx_array_t                       *main_log_users;
 } ngx_http_confer_privacy_main_conf_t;
 
 

@@ -11,8 +11,9 @@
  *   its trust check: the POST_READ phase is bracketed by an unmask and a
  *   mask handler, and whatever realip puts on the connection is masked in
  *   turn.
- * - Error log: every error log a private server can write to gets a writer
- *   that rebuilds the text nginx appends to a line (client, server,
+ * - Error log: every error log a private server can write to (a copy of
+ *   the main one: stream{}, mail{} and the master keep theirs) gets a
+ *   writer that rebuilds the text nginx appends to a line (client, server,
  *   request, upstream, host, referrer) without query strings or the
  *   referrer, and blanks what the client sent in "client sent ..." lines.
  *   A writer, not the connection's log handler, because nginx resets that
@@ -140,6 +141,8 @@ static ngx_str_t ngx_http_confer_privacy_raw_request_line(
 static u_char *ngx_http_confer_privacy_request_line(u_char *dst, u_char *last,
     u_char *src, size_t len);
 
+static ngx_log_t *ngx_http_confer_privacy_copy_log(ngx_pool_t *pool,
+    ngx_log_t *log);
 static ngx_int_t ngx_http_confer_privacy_hook_log(ngx_pool_t *pool,
     ngx_log_t *log);
 static void ngx_http_confer_privacy_log_writer(ngx_log_t *log,
@@ -285,9 +288,10 @@ ngx_http_confer_privacy_merge_srv(ngx_conf_t *cf,
 char *
 ngx_http_confer_privacy_merge_loc(ngx_conf_t *cf)
 {
-    ngx_http_core_srv_conf_t    *cscf;
-    ngx_http_core_loc_conf_t    *clcf;
-    ngx_http_confer_srv_conf_t  *ccf;
+    ngx_http_core_srv_conf_t             *cscf;
+    ngx_http_core_loc_conf_t             *clcf, **clcfp;
+    ngx_http_confer_srv_conf_t           *ccf;
+    ngx_http_confer_privacy_main_conf_t  *pmcf;
 
     ccf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_confer_module);
 
@@ -297,8 +301,35 @@ ngx_http_confer_privacy_merge_loc(ngx_conf_t *cf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
-    if (clcf->error_log == NULL || clcf->error_log == &cf->cycle->new_log) {
-        /* the main error log, checked and hooked in init_module */
+    if (clcf->error_log == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    if (clcf->error_log == &cf->cycle->new_log) {
+        /*
+         * The main error log is not complete yet, and stream{}, mail{} and
+         * the master use it too: init_module gives these locations a
+         * redacting copy of it.
+         */
+
+        pmcf = ccf->privacy.main;
+
+        if (pmcf->main_log_users == NULL) {
+            pmcf->main_log_users =
+                ngx_array_create(cf->pool, 16,
+                                 sizeof(ngx_http_core_loc_conf_t *));
+            if (pmcf->main_log_users == NULL) {
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        clcfp = ngx_array_push(pmcf->main_log_users);
+        if (clcfp == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *clcfp = clcf;
+
         return NGX_CONF_OK;
     }
 
@@ -393,8 +424,10 @@ ngx_http_confer_privacy_postconfiguration(ngx_conf_t *cf)
 ngx_int_t
 ngx_http_confer_privacy_init_module(ngx_cycle_t *cycle)
 {
+    ngx_log_t                       *main_log;
     ngx_uint_t                       i;
     ngx_listening_t                 *ls;
+    ngx_http_core_loc_conf_t       **clcfp;
     ngx_http_confer_privacy_conf_t  *pcf;
     ngx_http_confer_main_conf_t     *ccmcf;
 
@@ -415,10 +448,24 @@ ngx_http_confer_privacy_init_module(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    if (ngx_http_confer_privacy_hook_log(cycle->pool, &cycle->new_log)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
+    main_log = NULL;
+
+    if (ccmcf->privacy.main_log_users) {
+
+        main_log = ngx_http_confer_privacy_copy_log(cycle->pool,
+                                                    &cycle->new_log);
+        if (main_log == NULL
+            || ngx_http_confer_privacy_hook_log(cycle->pool, main_log)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        clcfp = ccmcf->privacy.main_log_users->elts;
+
+        for (i = 0; i < ccmcf->privacy.main_log_users->nelts; i++) {
+            clcfp[i]->error_log = main_log;
+        }
     }
 
     ls = cycle->listening.elts;
@@ -437,10 +484,14 @@ ngx_http_confer_privacy_init_module(ngx_cycle_t *cycle)
 
         ls[i].handler = ngx_http_confer_privacy_init_connection;
 
-        /* ls->log was copied from *ls->logp before the writers were set */
+        /* as ngx_configure_listening_sockets(), which has run already */
+
+        if (main_log && ls[i].logp == &cycle->new_log) {
+            ls[i].logp = main_log;
+        }
+
         if (ls[i].logp) {
-            ls[i].log.writer = ls[i].logp->writer;
-            ls[i].log.wdata = ls[i].logp->wdata;
+            ls[i].log = *ls[i].logp;
         }
     }
 
@@ -551,6 +602,8 @@ ngx_http_confer_privacy_check_logs(ngx_cycle_t *cycle,
 {
     char              *what;
     ngx_log_t         *log;
+    ngx_uint_t         i;
+    ngx_listening_t   *ls;
 #if (NGX_DEBUG)
     void            ***ctx;
     ngx_event_conf_t  *ecf;
@@ -611,6 +664,16 @@ ngx_http_confer_privacy_check_logs(ngx_cycle_t *cycle,
         ecf->debug_connection.nelts = 0;
     }
 #endif
+
+    /* the listening sockets' copies of their logs are made already */
+
+    ls = cycle->listening.elts;
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        if (ls[i].logp) {
+            ls[i].log.log_level = ls[i].logp->log_level;
+        }
+    }
 
     ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
                   "%s with \"confer_private on\" (%V): debug logging is "
@@ -1726,6 +1789,28 @@ ngx_http_confer_privacy_request_line(u_char *dst, u_char *last, u_char *src,
     }
 
     return dst;
+}
+
+
+static ngx_log_t *
+ngx_http_confer_privacy_copy_log(ngx_pool_t *pool, ngx_log_t *log)
+{
+    ngx_log_t  *copy, **next;
+
+    copy = NULL;
+    next = &copy;
+
+    for ( /* void */ ; log; log = log->next) {
+        *next = ngx_palloc(pool, sizeof(ngx_log_t));
+        if (*next == NULL) {
+            return NULL;
+        }
+
+        **next = *log;
+        next = &(*next)->next;
+    }
+
+    return copy;
 }
 
 
