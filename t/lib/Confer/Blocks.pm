@@ -38,7 +38,7 @@ sub add_check {
     $CHECKS{$name} = $code;
 }
 
-# --- parsing ------------------------------------------------------------------
+# --- parsing -----------------------------------------------------------------
 
 # parse($text): the blocks of a __DATA__ text, as the hashes run_blocks
 # takes.
@@ -53,7 +53,11 @@ sub parse {
             $sec = undef;
             next;
         }
-        if ($cur && $line =~ /^---\s+(\w+)((?:[ \t]+[\w-]+)*)[ \t]*(?::[ \t]*(.*?))?\s*$/) {
+        if ($cur && $line =~ m{^---\s+(\w+)             # section
+                                ((?:[ \t]+[\w-]+)*)       # filters, name
+                                [ \t]*(?::[ \t]*(.*?))?\s*$ # : inline value
+                              }x)
+        {
             my ($name, $words, $inline) = ($1, $2, $3);
             croak("block \"$cur->{name}\": unknown section --- $name")
                 unless $KNOWN{$name};
@@ -82,7 +86,7 @@ sub parse {
                     if $s->{name} eq 'relay' && !length $inst;
                 $b->{ $s->{name} }{$inst} = $v;
                 push @{ $b->{_instances} }, $inst
-                    if $s->{name} =~ /^(?:main_config|http_config|config|nginx)$/
+                    if $s->{name} =~ /^(?:main_|http_)?config$|^nginx$/
                        && !grep { $_ eq $inst } @{ $b->{_instances} || [] };
             } else {
                 $b->{ $s->{name} } = $v;
@@ -115,7 +119,7 @@ sub _value {
     return $v;
 }
 
-# --- running --------------------------------------------------------------------
+# --- running -----------------------------------------------------------------
 
 sub run_tests {
     my (%o) = @_;
@@ -154,7 +158,11 @@ sub run_blocks {
             note("skipped: $b->{name}");
             next;
         }
-        run_block($t, $b);
+        # a block that cannot even start fails, and the next one runs
+        unless (eval { run_block($t, $b); 1 }) {
+            fail("$b->{name}: the block runs");
+            diag($@);
+        }
     }
     $t->done unless $o{keep_going};
 }

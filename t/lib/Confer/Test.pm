@@ -46,7 +46,7 @@ my $JSON = JSON::PP->new->utf8->canonical;
 # the lines that fail a test file when they appear in any nginx error log
 our $BAD_LOG_LINE = qr/\[alert\]|\[emerg\]|Sanitizer|runtime error/;
 
-# --- set up -----------------------------------------------------------------
+# --- set up ------------------------------------------------------------------
 
 # Confer::Test->new(%opt): the harness of this test file (one per file).
 #   nginx => 0   the file needs no nginx (default 1: skip without one)
@@ -76,6 +76,11 @@ sub new {
         plan(skip_all => "module $self->{module} is not built (run make)")
             unless -f $self->{module};
     }
+    # a module built with -fsanitize=address loads only with the runtime
+    # preloaded: do it without being asked
+    $self->{asan} = $ENV{CONFER_ASAN} // (-f $self->{module}
+        && `readelf -d $self->{module} 2>/dev/null` =~ /NEEDED.*libasan/
+        ? 1 : 0);
     if ($o{node}) {
         plan(skip_all => 'node is not installed') unless $self->has_node;
     }
@@ -87,6 +92,8 @@ sub new {
     make_path("$self->{prefix}/helpers");
     if ($ENV{CONFER_TEST_LEAVE}) {
         diag("test prefix (kept): $self->{prefix}");
+    } elsif (!Test::More->builder->is_passing || $self->{died}) {
+        diag("test prefix (kept, the file failed): $self->{prefix}");
     } else {
         note("test prefix: $self->{prefix}");
     }
@@ -118,7 +125,7 @@ sub has_node {
     return $? == 0 && $v =~ /^v\d+/;
 }
 
-# --- free ports -------------------------------------------------------------
+# --- free ports --------------------------------------------------------------
 
 # port(NAME): a free loopback port for NAME, the same for the whole file.
 # Ports come from below the kernel's ephemeral range (so that outgoing
@@ -182,7 +189,7 @@ sub _release_ports {
     $self->{locks} = {};
 }
 
-# --- templates --------------------------------------------------------------
+# --- templates ---------------------------------------------------------------
 
 # Expands %%PORT_NAME%%, %%TESTDIR%%, %%DIR%% (the instance's directory),
 # %%ROOT%%, %%BUILD%%, %%MODULE%%, %%VECTORS%%.  Unknown placeholders die.
@@ -215,8 +222,9 @@ sub access_log { $_[0]->dir($_[1]) . '/access.log' }
 #   { main => '..', http => '..', server => '..' }
 # which becomes one server listening on 127.0.0.1:%%PORT_<NAME>%%.  Either
 # way the harness adds load_module, daemon, pid, error_log, user root (when
-# root), worker_processes 1 and events {} (at the end) unless present, and inside http
-# every *_temp_path (in the instance's directory) and an access_log.
+# root), worker_processes 1 and events {} (at the end) unless present, and
+# inside http every *_temp_path (in the instance's directory) and an
+# access_log.
 sub config_text {
     my ($self, $name, $spec, %o) = @_;
     my $dir = $self->dir($name);
@@ -326,7 +334,8 @@ sub read_file {
 # --- nginx instances ---------------------------------------------------------
 
 sub _asan_env {
-    return () unless $ENV{CONFER_ASAN};
+    my ($self) = @_;
+    return () unless $self->{asan};
     my @libs;
     for my $l (qw(libasan.so libubsan.so)) {
         my $p = `gcc -print-file-name=$l`;
@@ -387,7 +396,7 @@ sub start {
     croak("nginx $name has no config") unless -f "$dir/nginx.conf";
 
     unlink "$dir/nginx.pid";
-    my ($rc, $out) = $self->_run([ _asan_env() ], "$dir/start.out",
+    my ($rc, $out) = $self->_run([ $self->_asan_env ], "$dir/start.out",
                                  $self->_nginx_cmd($name));
     if ($rc != 0) {
         croak("nginx $name did not start (exit $rc):\n$out"
@@ -531,7 +540,7 @@ sub nginx_t {
     my $text = ref $spec eq 'HASH' || !$o{raw}
              ? $self->config_text($name, $spec, %o) : $spec;
     _write_file("$dir/nginx.conf", $text);
-    my ($rc, $out) = $self->_run([ _asan_env() ], "$dir/nginx-t.out",
+    my ($rc, $out) = $self->_run([ $self->_asan_env ], "$dir/nginx-t.out",
                                  $self->_nginx_cmd($name, '-t'));
     return wantarray ? ($rc == 0, $out) : $rc == 0;
 }
@@ -582,11 +591,11 @@ sub _copy_conf_dir {
 sub nginx_t_file {
     my ($self, $path, %o) = @_;
     my $text = read_file($path) // croak("$path: $!");
-    my $name = 'nginx_t_' . ($self->{n_t} + 1);
+    my $name = 'nginx_t_' . (($self->{n_t} // 0) + 1);
     return $self->nginx_t($self->conf_rewrite($text, $name), %o);
 }
 
-# --- logs ---------------------------------------------------------------------
+# --- logs --------------------------------------------------------------------
 
 sub log_size {
     my ($self, $name, $which) = @_;
@@ -673,11 +682,14 @@ sub grep_prefix {
     return @hits;
 }
 
-# --- waiting for things --------------------------------------------------------
+# --- waiting for things ------------------------------------------------------
 
-# _wait_for($cond, $what[, $timeout]): polls $cond until it holds; dies
-# naming $what after the timeout.  This waits for a condition (a file, a
-# socket, a process), never for a fixed time.
+# wait_for($cond, $what[, $timeout]): polls $cond until it holds and
+# returns its value; dies naming $what after the timeout (CONFER_TEST_WAIT,
+# 10 s).  This waits for a condition (a file, a socket, a process, a log
+# line), never for a fixed time.
+sub wait_for { my $self = shift; return $self->_wait_for(@_) }
+
 sub _wait_for {
     my ($self, $cond, $what, $timeout) = @_;
     my $deadline = time + ($timeout || $WAIT);
@@ -706,7 +718,7 @@ sub wait_port {
     }, $what);
 }
 
-# --- helper daemons -------------------------------------------------------------
+# --- helper daemons ----------------------------------------------------------
 
 # spawn($name, \@cmd, %o): a child process with its output in
 # helpers/$name.log, stopped (TERM) at the end of the file.
@@ -846,7 +858,7 @@ sub relay_stream {
         @{ $self->relay_records($name) };
 }
 
-# --- requests ---------------------------------------------------------------------
+# --- requests ----------------------------------------------------------------
 
 # request($to, 'METHOD /path', %o) or request($to, %o): $to is an instance
 # or port name (a port number works too).  %o as Confer::HTTP::request:
@@ -889,7 +901,7 @@ sub post_json {
 
 sub json { $JSON }
 
-# --- the end -----------------------------------------------------------------------
+# --- the end -----------------------------------------------------------------
 
 # done: stop every nginx and helper, check every error log (one test per
 # instance), remove the prefix (unless CONFER_TEST_LEAVE=1), done_testing.
@@ -908,6 +920,8 @@ sub _finish {
     $self->_release_ports;
     if ($ENV{CONFER_TEST_LEAVE}) {
         diag("test prefix (kept): $self->{prefix}");
+    } elsif (!Test::More->builder->is_passing || $self->{died}) {
+        diag("test prefix (kept, the file failed): $self->{prefix}");
     } else {
         remove_tree($self->{prefix});
     }
@@ -920,6 +934,7 @@ END {
         # while tests may still be added (no plan yet, no skip_all)
         my $plan = eval { Test2::API::test2_stack()->top->plan };
         $T->{no_checks} = 1 if defined $plan || $rc != 0;
+        $T->{died} = 1 if $rc != 0;
         eval { $T->_finish };
         diag($@) if $@;
         done_testing() if !defined $plan && $rc == 0;
