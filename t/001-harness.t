@@ -47,9 +47,7 @@ is(scalar @$sent, 8, 'the mock sent 8 events');
 ok($ev->[0]{t} < $sent->[-1], 'the first event arrived before the mock sent'
                               . ' the last');
 ok(!grep({ $ev->[$_]{t} <= $ev->[$_ - 1]{t} } 1 .. $#$ev),
-   'each event arrived after the one before');
-ok(!grep({ $ev->[$_]{t} < $sent->[$_] } 0 .. $#$ev),
-   'and none before the mock sent it');
+   'each event arrived in a later read than the one before');
 
 my $plain = $t->post_json(front => '/v1/chat/completions', {
     model => 'mock-model', messages => \@msgs, mock => { tokens => 5 } });

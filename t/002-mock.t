@@ -14,9 +14,11 @@ my $t = Confer::Test->new(nginx => 0, node => 1);
 my $T = JSON::PP::true;
 my $port = $t->start_mock;
 
-like(Confer::Test::read_file($t->prefix . '/helpers/mock.log'),
-     qr/^MOCK model server listening on http:\/\/127\.0\.0\.1:$port/m,
-     'it says it is the MOCK model server');
+# the line may follow the first accepted connection by a moment
+ok($t->wait_for(sub {
+        Confer::Test::read_file($t->prefix . '/helpers/mock.log')
+            =~ m{^MOCK model server listening on http://127\.0\.0\.1:$port}m
+    }, 'the mock logs its start'), 'it says it is the MOCK model server');
 
 sub chat {
     my (%o) = @_;
