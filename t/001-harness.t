@@ -214,3 +214,17 @@ location / {
 --- must_die
 --- error_log
 invalid value "maybe" in "proxy_buffering" directive
+
+=== a relay that cuts the model's answer short: nginx says 502
+--- relay cut
+target: MOCK
+mutate: down:truncate:40
+--- config
+location / {
+    proxy_pass http://127.0.0.1:%%PORT_CUT%%;
+}
+--- request
+GET /v1/models
+--- error_code: 502
+--- error_log
+upstream prematurely closed connection

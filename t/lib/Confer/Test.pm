@@ -90,13 +90,7 @@ sub new {
     $self->{prefix} = File::Temp::tempdir("confer-$name-XXXXXX",
                                           TMPDIR => 1, CLEANUP => 0);
     make_path("$self->{prefix}/helpers");
-    if ($ENV{CONFER_TEST_LEAVE}) {
-        diag("test prefix (kept): $self->{prefix}");
-    } elsif (!Test::More->builder->is_passing || $self->{died}) {
-        diag("test prefix (kept, the file failed): $self->{prefix}");
-    } else {
-        note("test prefix: $self->{prefix}");
-    }
+    note("test prefix: $self->{prefix}");
 
     # a test killed by prove or ^C still stops its daemons (END runs)
     $SIG{INT} = $SIG{TERM} = sub { exit 1 };
@@ -392,7 +386,10 @@ sub start {
     my ($self, $name) = @_;
     my $inst = $self->_instance($name);
     my $dir = $self->dir($name);
-    croak("nginx $name is already running") if $inst->{pid};
+    if ($inst->{pid}) {
+        croak("nginx $name is already running") if _alive($inst->{pid});
+        delete $inst->{pid};        # it died; the log check will say why
+    }
     croak("nginx $name has no config") unless -f "$dir/nginx.conf";
 
     unlink "$dir/nginx.pid";
