@@ -1723,15 +1723,16 @@ ngx_http_confer_privacy_raw_request_line(ngx_http_request_t *r)
 /*
  * "GET /path?query HTTP/1.1" becomes "GET /path HTTP/1.1".  Only what has
  * the shape of a request line is kept: a method token, a target up to its
- * query or fragment, the protocol at the end.  Garbage gives "".  The
- * result is never longer than the source.
+ * query or fragment (RFC 9112 3.2: origin, absolute without userinfo, or
+ * asterisk form), the protocol at the end.  Garbage gives "".  The result
+ * is never longer than the source.
  */
 
 static u_char *
 ngx_http_confer_privacy_request_line(u_char *dst, u_char *last, u_char *src,
     size_t len)
 {
-    u_char  *p, *end, *m, *t, *proto;
+    u_char  *p, *end, *m, *t, *auth, *host, *proto, *q;
     size_t   n;
 
     end = src + len;
@@ -1748,41 +1749,72 @@ ngx_http_confer_privacy_request_line(u_char *dst, u_char *last, u_char *src,
         return dst;
     }
 
-    m = p;
+    m = p++;
 
     /* the target */
 
-    t = ++p;
+    t = p;
+    auth = p;
+    host = p;
 
-    if (p < end && (*p == '/' || *p == '*' || ngx_strlchr(p, end, ':'))) {
+    if (p < end && *p >= 'a' && *p <= 'z') {
+
+        /* absolute form: scheme "://" [userinfo "@"] authority path */
+
         for ( /* void */ ; p < end; p++) {
-            if (*p == '?' || *p == '#' || *p == ' ') {
+            if ((*p < 'a' || *p > 'z') && (*p < '0' || *p > '9')
+                && *p != '+' && *p != '-' && *p != '.')
+            {
                 break;
             }
         }
 
-    } else {
-        p = t;
+        if (end - p < 3 || ngx_strncmp(p, "://", 3) != 0) {
+            p = t;
+            goto proto;
+        }
+
+        p += 3;
+        auth = p;
+        host = p;
+
+        for (q = p; q < end && *q != '/' && *q != '?' && *q != '#'
+                    && *q != ' '; q++)
+        {
+            if (*q == '@') {
+                host = q + 1;
+            }
+        }
+
+    } else if (p == end || (*p != '/' && *p != '*')) {
+        goto proto;
     }
+
+    for ( /* void */ ; p < end; p++) {
+        if (*p == '?' || *p == '#' || *p == ' ') {
+            break;
+        }
+    }
+
+proto:
 
     /* " HTTP/d.d" at the very end */
 
     proto = NULL;
 
-    if (end - src >= 9 && ngx_strncmp(end - 9, " HTTP/", 6) == 0
-        && end - 9 >= m)
-    {
+    if (end - m > 9 && ngx_strncmp(end - 9, " HTTP/", 6) == 0) {
         proto = end - 9;
     }
 
-    n = (m - src) + 1 + (p - t) + (proto ? 9 : 0);
+    n = (m - src) + 1 + (auth - t) + (p - host) + (proto ? 9 : 0);
 
     if (n > (size_t) (last - dst)) {
         return dst;
     }
 
     dst = ngx_cpymem(dst, src, m - src + 1);
-    dst = ngx_cpymem(dst, t, p - t);
+    dst = ngx_cpymem(dst, t, auth - t);
+    dst = ngx_cpymem(dst, host, p - host);
 
     if (proto) {
         dst = ngx_cpymem(dst, proto, 9);
