@@ -73,7 +73,6 @@ typedef struct {
     unsigned                            unmasked:1;
     unsigned                            pp_masked:1;
     unsigned                            pp_unmasked:1;
-    unsigned                            closed:1;
 } ngx_http_confer_privacy_conn_t;
 
 
@@ -1088,22 +1087,19 @@ ngx_http_confer_privacy_mask_connection(ngx_connection_t *c,
 
     ngx_memcpy(c->sockaddr, &pc->pseudonym, c->socklen);
 
-    max = c->listening->addr_text_max_len;
+    /* the pseudonym has the family of the address: its text fits */
 
-    if (c->addr_text.data == NULL || max < NGX_SOCKADDR_STRLEN) {
-        if (c->addr_text.data) {
-            ngx_explicit_memzero(c->addr_text.data, c->addr_text.len);
-        }
+    if (c->addr_text.data) {
+        ngx_explicit_memzero(c->addr_text.data, c->addr_text.len);
+        max = c->listening->addr_text_max_len;
 
+    } else {
         max = NGX_SOCKADDR_STRLEN;
 
         c->addr_text.data = ngx_pnalloc(c->pool, max);
         if (c->addr_text.data == NULL) {
             return NGX_ERROR;
         }
-
-    } else {
-        ngx_explicit_memzero(c->addr_text.data, c->addr_text.len);
     }
 
     c->addr_text.len = ngx_sock_ntop(c->sockaddr, c->socklen,
@@ -1124,8 +1120,6 @@ ngx_http_confer_privacy_conn_cleanup(void *data)
     if (pc->pp_real.data) {
         ngx_explicit_memzero(pc->pp_real.data, pc->pp_real.len);
     }
-
-    pc->closed = 1;
 }
 
 
@@ -1211,15 +1205,18 @@ ngx_http_confer_privacy_unmask_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_confer_privacy_post_read_handler(ngx_http_request_t *r)
 {
+    ngx_http_confer_srv_conf_t      *ccf;
     ngx_http_confer_privacy_conn_t  *pc;
 
-    pc = ngx_http_confer_privacy_request_conn(r);
+    ccf = ngx_http_get_module_srv_conf(r, ngx_http_confer_module);
 
-    if (pc == NULL) {
+    if (!ccf->privacy.enable) {
         return NGX_DECLINED;
     }
 
-    if (ngx_http_confer_privacy_remask(r, pc) != NGX_OK) {
+    pc = ngx_http_confer_privacy_conn(r->connection, r);
+
+    if (pc && ngx_http_confer_privacy_remask(r, pc) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -1281,15 +1278,20 @@ ngx_http_confer_privacy_log_handler(ngx_http_request_t *r)
     ngx_str_t                        line;
     ngx_http_variable_value_t       *vv;
     ngx_http_core_main_conf_t       *cmcf;
+    ngx_http_confer_srv_conf_t      *ccf;
     ngx_http_confer_privacy_conn_t  *pc;
 
-    pc = ngx_http_confer_privacy_request_conn(r);
+    ccf = ngx_http_get_module_srv_conf(r, ngx_http_confer_module);
 
-    if (pc == NULL) {
+    if (!ccf->privacy.enable) {
         return NGX_OK;
     }
 
-    (void) ngx_http_confer_privacy_remask(r, pc);
+    pc = ngx_http_confer_privacy_conn(r->connection, r);
+
+    if (pc) {
+        (void) ngx_http_confer_privacy_remask(r, pc);
+    }
 
     /* $request */
 
