@@ -94,7 +94,8 @@ static ngx_int_t ngx_http_confer_privacy_check_ports(ngx_conf_t *cf);
 static ngx_int_t ngx_http_confer_privacy_check_logs(ngx_cycle_t *cycle,
     ngx_http_confer_privacy_main_conf_t *pmcf, ngx_uint_t final);
 static ngx_uint_t ngx_http_confer_privacy_log_is_debug(ngx_log_t *log);
-static ngx_int_t ngx_http_confer_privacy_add_handler(ngx_array_t *a,
+static ngx_int_t ngx_http_confer_privacy_add_handler(
+    ngx_http_core_main_conf_t *cmcf, ngx_uint_t phase,
     ngx_http_handler_pt handler, ngx_uint_t first);
 static ngx_int_t ngx_http_confer_privacy_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
@@ -396,21 +397,29 @@ ngx_http_confer_privacy_postconfiguration(ngx_conf_t *cf)
      * the log module.
      */
 
-    if (ngx_http_confer_privacy_add_handler(
-            &cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers,
-            ngx_http_confer_privacy_unmask_handler, 0)
-        != NGX_OK
-        || ngx_http_confer_privacy_add_handler(
-            &cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers,
-            ngx_http_confer_privacy_post_read_handler, 1)
-        != NGX_OK
-        || ngx_http_confer_privacy_add_handler(
-            &cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers,
-            ngx_http_confer_privacy_preaccess_handler, 1)
-        != NGX_OK
-        || ngx_http_confer_privacy_add_handler(
-            &cmcf->phases[NGX_HTTP_LOG_PHASE].handlers,
-            ngx_http_confer_privacy_log_handler, 1)
+    if (ngx_http_confer_privacy_add_handler(cmcf, NGX_HTTP_POST_READ_PHASE,
+                                ngx_http_confer_privacy_unmask_handler, 0)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_confer_privacy_add_handler(cmcf, NGX_HTTP_POST_READ_PHASE,
+                                ngx_http_confer_privacy_post_read_handler, 1)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_confer_privacy_add_handler(cmcf, NGX_HTTP_PREACCESS_PHASE,
+                                ngx_http_confer_privacy_preaccess_handler, 1)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_confer_privacy_add_handler(cmcf, NGX_HTTP_LOG_PHASE,
+                                ngx_http_confer_privacy_log_handler, 1)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -701,10 +710,13 @@ ngx_http_confer_privacy_log_is_debug(ngx_log_t *log)
 /* first: the handler goes to index 0 (NGINX-MECHANICS.md 2(v)) */
 
 static ngx_int_t
-ngx_http_confer_privacy_add_handler(ngx_array_t *a,
-    ngx_http_handler_pt handler, ngx_uint_t first)
+ngx_http_confer_privacy_add_handler(ngx_http_core_main_conf_t *cmcf,
+    ngx_uint_t phase, ngx_http_handler_pt handler, ngx_uint_t first)
 {
+    ngx_array_t          *a;
     ngx_http_handler_pt  *h;
+
+    a = &cmcf->phases[phase].handlers;
 
     h = ngx_array_push(a);
     if (h == NULL) {
