@@ -79,5 +79,8 @@ ngx_int_t ngx_http_confer_privacy_init_module(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_confer_privacy_init_process(ngx_cycle_t *cycle);
 void ngx_http_confer_privacy_exit_process(ngx_cycle_t *cycle);
 
+/* confer_private is on for the request's server */
+ngx_uint_t ngx_http_confer_privacy_enabled(ngx_http_request_t *r);
+
 
 #endif /* _NGX_HTTP_CONFER_MODULE_H_INCLUDED_ */

@@ -526,6 +526,17 @@ ngx_http_confer_privacy_exit_process(ngx_cycle_t *cycle)
 }
 
 
+ngx_uint_t
+ngx_http_confer_privacy_enabled(ngx_http_request_t *r)
+{
+    ngx_http_confer_srv_conf_t  *ccf;
+
+    ccf = ngx_http_get_module_srv_conf(r, ngx_http_confer_module);
+
+    return ccf->privacy.enable ? 1 : 0;
+}
+
+
 /*
  * Addresses are replaced when a connection is accepted, before the virtual
  * server is known: all servers of a listen port must agree.
