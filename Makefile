@@ -41,6 +41,9 @@ UNIT_BINS   := $(patsubst t/unit/%.c,$(BUILD)/t/unit/%,$(UNIT_SRCS))
 FUZZ_SRCS   := $(wildcard t/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(patsubst t/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 REPLAY_BINS := $(patsubst t/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRCS))
+BENCH_SRCS  := $(wildcard t/bench/*.c)
+BENCH_BINS  := $(patsubst t/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+OHTTP_TOOL  := $(BUILD)/ohttp-tool
 
 MODULE      := $(BUILD)/nginx/ngx_http_confer_module.so
 CLI         := $(BUILD)/confer-attest
@@ -52,14 +55,16 @@ APT_PKGS    := nginx nginx-dev libssl-dev libsodium-dev libjansson-dev \
 export CONFER_BUILD := $(ABS_BUILD)
 export CONFER_NGINX := $(NGINX_BIN)
 
-.PHONY: all module cli units replay deps test test-asan bench fuzz run clean
+.PHONY: all module cli units replay tools benches deps test test-asan bench fuzz run clean
 
-all: module cli units replay
+all: module cli units replay tools benches
 
 module: $(MODULE)
 cli: $(CLI)
 units: $(UNIT_BINS)
 replay: $(REPLAY_BINS)
+tools: $(OHTTP_TOOL)
+benches: $(BENCH_BINS)
 
 # --- nginx module -----------------------------------------------------------
 
@@ -100,6 +105,14 @@ $(CLI): attest/confer-attest.c $(BUILD)/libconfer.a $(HDRS)
 $(BUILD)/t/unit/%: t/unit/%.c t/unit/tap.h $(BUILD)/libconfer.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_CORE) -It/unit $< -o $@ $(BUILD)/libconfer.a $(LIBS)
+
+# the OHTTP test tool (t/interop) and the bench sections written in C
+$(OHTTP_TOOL): t/tools/ohttp-tool.c $(BUILD)/libconfer.a $(HDRS)
+	$(CC) $(CFLAGS_CORE) $< -o $@ $(BUILD)/libconfer.a $(LIBS)
+
+$(BUILD)/bench/%: t/bench/%.c $(BUILD)/libconfer.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_CORE) $< -o $@ $(BUILD)/libconfer.a $(LIBS)
 
 # fuzz harnesses built with a plain main() that replays a corpus directory,
 # so that make test runs every corpus without clang

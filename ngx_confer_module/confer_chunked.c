@@ -388,6 +388,13 @@ confer_chunked_feed(confer_chunked_reader_t *rd, const uint8_t *in, size_t n,
         return rd->error;
     }
 
+    if (n == 0) {
+        /* every state needs input to move on */
+        return rd->state == CONFER_RD_DONE
+               ? confer_chunked_fail(rd, CONFER_OHTTP_ERR_STATE)
+               : CONFER_OHTTP_AGAIN;
+    }
+
     ctx = rd->ohttp;
     off = 0;
 
@@ -535,8 +542,10 @@ confer_chunked_feed(confer_chunked_reader_t *rd, const uint8_t *in, size_t n,
                                            CONFER_OHTTP_ERR_CHUNK_TOO_LARGE);
             }
 
-            memcpy(rd->buf + rd->have, in + off, n - off);
-            rd->have += n - off;
+            if (n > off) {
+                memcpy(rd->buf + rd->have, in + off, n - off);
+                rd->have += n - off;
+            }
             *used = n;
             return CONFER_OHTTP_AGAIN;
 

@@ -237,8 +237,10 @@ confer_expand_iov(const uint8_t *prk, size_t prk_len,
         i = 0;
         v[i].p = t;
         v[i++].n = ctr > 1 ? CONFER_HPKE_NH : 0;
-        memcpy(&v[i], info, ninfo * sizeof(confer_iov_t));
-        i += ninfo;
+        if (ninfo) {
+            memcpy(&v[i], info, ninfo * sizeof(confer_iov_t));
+            i += ninfo;
+        }
         v[i].p = &ctr;
         v[i++].n = 1;
 
@@ -335,7 +337,9 @@ confer_labeled_expand(const uint8_t *suite_id, size_t sid_len,
     v[2].n = sid_len;
     v[3].p = (const uint8_t *) label;
     v[3].n = strlen(label);
-    memcpy(&v[4], info, ninfo * sizeof(confer_iov_t));
+    if (ninfo) {
+        memcpy(&v[4], info, ninfo * sizeof(confer_iov_t));
+    }
 
     return confer_expand_iov(prk, CONFER_HPKE_NH, v, 4 + ninfo, out, L);
 }
