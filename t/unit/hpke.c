@@ -275,6 +275,43 @@ roundtrip_aes256(void)
 }
 
 
+/* one AEAD object sealing and opening in turn: only the nonce is reset */
+static void
+aead_both_ways(void)
+{
+    int            id, good;
+    size_t         i;
+    uint8_t        key[32], nonce[12], pt[100], ct[116], back[100];
+    confer_aead_t  a;
+
+    for (id = 1; id <= 3; id++) {
+        for (i = 0; i < sizeof(key); i++) {
+            key[i] = (uint8_t) (i + id);
+        }
+        good = confer_aead_init(&a, (uint16_t) id, key,
+                                confer_hpke_aead_nk((uint16_t) id))
+               == CONFER_HPKE_OK;
+        for (i = 0; good && i < 4; i++) {
+            memset(nonce, (int) i, sizeof(nonce));
+            memset(pt, (int) (i * 3), sizeof(pt));
+            good = confer_aead_seal(&a, nonce, (uint8_t *) "ad", 2, pt,
+                                    sizeof(pt), ct) == CONFER_HPKE_OK
+                   && confer_aead_open(&a, nonce, (uint8_t *) "ad", 2, ct,
+                                       sizeof(ct), back) == CONFER_HPKE_OK
+                   && memcmp(back, pt, sizeof(pt)) == 0;
+        }
+        ok(good, "aead %d: one context seals and opens in turn", id);
+        ok(confer_aead_open(&a, nonce, (uint8_t *) "ae", 2, ct, sizeof(ct),
+                            back) == CONFER_HPKE_ERR_OPEN,
+           "aead %d: other AAD fails", id);
+        is_int(confer_aead_init(&a, (uint16_t) id, key, 31),
+               CONFER_HPKE_ERR_BAD_LENGTH, "aead %d: 31-byte key refused",
+               id);
+        confer_aead_cleanup(&a);
+    }
+}
+
+
 int
 main(void)
 {
@@ -285,6 +322,7 @@ main(void)
     json_error_t   err;
 
     roundtrip_aes256();
+    aead_both_ways();
 
     snprintf(path, sizeof(path), "%s/hpke-rfc9180-x25519.json",
              tap_vectors_dir());
