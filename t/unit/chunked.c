@@ -481,7 +481,7 @@ framing(void)
     ok(confer_chunked_feed(&rd, hdr, n, &used, &pt, &ptn)
        == CONFER_OHTTP_ERR_MALFORMED, "chunk length 15 is malformed");
 
-    confer_ohttp_init(&s);
+    confer_ohttp_cleanup(&s);
     hdr[n - 1] = 0x80;
     hdr[n++] = 0;
     hdr[n++] = 0x10;

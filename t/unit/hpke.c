@@ -304,6 +304,7 @@ aead_both_ways(void)
         ok(confer_aead_open(&a, nonce, (uint8_t *) "ae", 2, ct, sizeof(ct),
                             back) == CONFER_HPKE_ERR_OPEN,
            "aead %d: other AAD fails", id);
+        confer_aead_cleanup(&a);
         is_int(confer_aead_init(&a, (uint16_t) id, key, 31),
                CONFER_HPKE_ERR_BAD_LENGTH, "aead %d: 31-byte key refused",
                id);
