@@ -44,7 +44,7 @@ typedef enum {
     CONFER_HPKE_ERR_UNSUPPORTED_KDF,
     CONFER_HPKE_ERR_UNSUPPORTED_AEAD,
     CONFER_HPKE_ERR_BAD_LENGTH,         /* key, enc or ikm of wrong size */
-    CONFER_HPKE_ERR_BAD_KEY,            /* DH gave all zeros (RFC 9180, 7.1.4) */
+    CONFER_HPKE_ERR_BAD_KEY,            /* DH result all zeros (9180, 7.1.4) */
     CONFER_HPKE_ERR_OPEN,               /* authentication failed */
     CONFER_HPKE_ERR_EXPORT_ONLY,        /* seal/open on an export-only suite */
     CONFER_HPKE_ERR_SEQ_OVERFLOW,       /* RFC 9180, 5.2 MessageLimitReached */
