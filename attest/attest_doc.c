@@ -706,9 +706,9 @@ attest_verify_document(const uint8_t *doc, size_t n,
     memcpy(v->ohttp_keys, d.ohttp_keys.p, d.ohttp_keys.n);
     v->ohttp_keys_len = d.ohttp_keys.n;
 
-    snprintf(v->detail, sizeof(v->detail), "%s evidence verified, %s %s",
+    snprintf(v->detail, sizeof(v->detail), "%s evidence verified (%s%s)",
              attest_platform_name(v->ev.platform), v->ev.product,
-             v->ev.debug ? "(debug)" : "");
+             v->ev.debug ? ", debug" : "");
 
 done:
 

@@ -235,14 +235,32 @@ attest_sim_write(const char *dir, const char *name, X509 *cert,
 attest_err_t
 attest_sim_init(const char *dir, char *msg, size_t msg_len)
 {
+    char          path[4096], *s;
     X509          *root, *leaf;
     uint8_t        hwid[64];
     EVP_PKEY      *root_key, *leaf_key;
     attest_err_t   rc;
 
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        return attest_sim_fail(msg, msg_len, ATTEST_ERR_INPUT, "%s: %s",
-                               dir);
+    /* like mkdir -p */
+    snprintf(path, sizeof(path), "%s", dir);
+
+    for (s = path + 1; ; s++) {
+        if (*s == '/' || *s == '\0') {
+            if (*s == '/') {
+                *s = '\0';
+            }
+
+            if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+                return attest_sim_fail(msg, msg_len, ATTEST_ERR_INPUT,
+                                       "%s: %s", path);
+            }
+
+            if (strlen(path) == strlen(dir)) {
+                break;
+            }
+
+            *s = '/';
+        }
     }
 
     root = NULL;
