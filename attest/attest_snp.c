@@ -616,14 +616,6 @@ attest_snp_verify(const uint8_t *report, size_t n,
         goto done;
     }
 
-    rc = attest_snp_check_sig(report, &r, X509_get0_pubkey(leaf));
-    if (rc != ATTEST_OK) {
-        attest_snp_fail(detail, detail_len, rc, rc == ATTEST_ERR_CERT
-                        ? "the signing key is not ECDSA P-384"
-                        : "the report signature does not verify");
-        goto done;
-    }
-
     /* VCEK <- ASK (ASVK) <- ARK; simulated: leaf <- root */
     rc = attest_x509_chain(leaf, pool, now, chain,
                            sim_root ? 2 : 3, &depth, detail, detail_len);
@@ -677,6 +669,15 @@ attest_snp_verify(const uint8_t *report, size_t n,
                                  "the intermediate is not %s", cn);
             goto done;
         }
+    }
+
+    /* the chain says who the key is; now what it signed */
+    rc = attest_snp_check_sig(report, &r, X509_get0_pubkey(leaf));
+    if (rc != ATTEST_OK) {
+        attest_snp_fail(detail, detail_len, rc, rc == ATTEST_ERR_CERT
+                        ? "the signing key is not ECDSA P-384"
+                        : "the report signature does not verify");
+        goto done;
     }
 
     rc = attest_x509_amd_ext(leaf, &ext);

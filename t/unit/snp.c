@@ -299,17 +299,15 @@ negatives(void)
     load_set(&l, "trustee_test-report.bin",
              "trustee_test-vcek-invalid-legacy.der", "amd_ask_ark_milan.pem",
              NULL);
-    rc = verify(&l, T_2026_06_01, &ev);
-    ok(rc == ATTEST_ERR_SIGNATURE || rc == ATTEST_ERR_CHAIN,
-       "trustee invalid-legacy VCEK: rejected (%s)", attest_strerror(rc));
+    check_err(verify(&l, T_2026_06_01, &ev), ATTEST_ERR_CHAIN,
+              "trustee invalid-legacy VCEK");
     free_set(&l);
 
     load_set(&l, "trustee_test-report.bin",
              "trustee_test-vcek-invalid-new.der", "amd_ask_ark_milan.pem",
              NULL);
-    rc = verify(&l, T_2026_06_01, &ev);
-    ok(rc == ATTEST_ERR_SIGNATURE || rc == ATTEST_ERR_CHAIN,
-       "trustee invalid-new VCEK: rejected (%s)", attest_strerror(rc));
+    check_err(verify(&l, T_2026_06_01, &ev), ATTEST_ERR_CHAIN,
+              "trustee invalid-new VCEK");
     free_set(&l);
 
     /* virtee: report[21] ^= 0x80; vcek_der[40] ^= 0xff */
@@ -493,7 +491,7 @@ main(void)
         positive(&positives[i]);
     }
 
-    bit_flips(&positives[4], 1);       /* every bit of a Milan v3 */
+    bit_flips(&positives[4], 5);       /* every byte of a Milan v3 */
     bit_flips(&positives[10], 13);     /* Turin v5 */
     bit_flips(&positives[5], 29);      /* the VLEK */
     bit_flips(&positives[0], 31);      /* v2 */
