@@ -606,9 +606,13 @@ attest_doc_tdx(const attest_doc_parsed_t *d, time_t now,
 {
 #ifdef ATTEST_HAVE_TDX
     attest_tdx_collateral_t  col = {
-        d->tcb_info.p, d->tcb_info.n, d->qe_identity.p, d->qe_identity.n,
-        d->tcb_signing_chain.p, d->tcb_signing_chain.n, d->pck_crl.p,
-        d->pck_crl.n, d->root_crl.p, d->root_crl.n
+        .tcb_info = d->tcb_info.p, .tcb_info_len = d->tcb_info.n,
+        .qe_identity = d->qe_identity.p,
+        .qe_identity_len = d->qe_identity.n,
+        .tcb_signing_chain = d->tcb_signing_chain.p,
+        .tcb_signing_chain_len = d->tcb_signing_chain.n,
+        .pck_crl = d->pck_crl.p, .pck_crl_len = d->pck_crl.n,
+        .root_crl = d->root_crl.p, .root_crl_len = d->root_crl.n
     };
 
     return attest_tdx_verify(d->evidence.p, d->evidence.n,

@@ -138,10 +138,17 @@ real_snp(void)
     ok(rc == ATTEST_ERR_DOC_EXPIRED, "one second past not_after: %s",
        attest_strerror(rc));
 
+    /* until attest/attest_tdx.h is merged; then the quote parser
+     * refuses an SNP report */
     n = build(ATTEST_PLATFORM_TDX, &ev, NULL, 0, 1790000000, out, 65536);
     rc = attest_verify_document(out, n, NULL, 1780272000, &v);
+#if defined(__has_include) && __has_include("attest_tdx.h")
+    ok(rc != ATTEST_OK && rc != ATTEST_ERR_UNSUPPORTED,
+       "an SNP report as a TDX document: %s", attest_strerror(rc));
+#else
     ok(rc == ATTEST_ERR_UNSUPPORTED, "a TDX document: %s (%s)",
        attest_strerror(rc), v.detail);
+#endif
 
     free(out);
     for (i = 0; i < 3; i++) {
