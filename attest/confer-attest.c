@@ -225,6 +225,8 @@ parse_opts(int argc, char **argv, int first, cli_opts_t *o,
 {
     int          i;
     char        *end;
+    size_t       len;
+    uint8_t      buf[64];
     const char  *a, *v;
 
     memset(o, 0, sizeof(*o));
@@ -257,6 +259,11 @@ parse_opts(int argc, char **argv, int first, cli_opts_t *o,
             }
 
         } else if (strcmp(a, "--report-data") == 0 && strchr(allowed, 'r')) {
+            if (attest_unhex(v, strlen(v), buf, sizeof(buf), &len)
+                != ATTEST_OK)
+            {
+                return usage("--report-data takes at most 128 hex digits");
+            }
             o->report_data = v;
 
         } else if (strcmp(a, "--keys") == 0 && strchr(allowed, 'k')) {

@@ -171,6 +171,8 @@ is_deeply([$rc, $j->{error}], [2, 'bad_policy'], 'a missing policy: bad_policy')
 like($err, qr/none\.json/, 'the message names the policy file');
 ($rc) = run('verify', 'sev-snp', "$v/mstav_milan_report_v3.bin", '--now', 'yesterday');
 is($rc, 2, 'a bad --now: exit 2');
+($rc) = run('verify', 'sev-snp', "$v/mstav_milan_report_v3.bin", '--report-data', 'xyz');
+is($rc, 2, 'a bad --report-data: exit 2');
 ($rc) = run('verify', 'sev-snp', "$v/mstav_milan_report_v3.bin", '--frobnicate', 'x');
 is($rc, 2, 'an unknown option: exit 2');
 ($rc) = run('verify', 'sgx', 'x');
