@@ -277,6 +277,7 @@ negatives(void)
     uint8_t            *der;
     size_t              n;
     loaded_t            l;
+    attest_blob_t       vcek;
     attest_err_t        rc;
     attest_evidence_t   ev;
 
@@ -382,11 +383,12 @@ negatives(void)
     check_err(verify(&l, T_2026_06_01, &ev), ATTEST_OK, "restored");
 
     /* only the ASK/ARK bundle: no VCEK */
+    vcek = l.blobs[0];
     l.blobs[0] = l.blobs[1];
     l.ncerts = 1;
     check_err(verify(&l, T_2026_06_01, &ev), ATTEST_ERR_NO_CERT,
               "ASK and ARK without a VCEK");
-    l.blobs[0].p = l.certs[0];
+    l.blobs[0] = vcek;
     l.ncerts = 2;
 
     /* garbage as a certificate */
