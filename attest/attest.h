@@ -108,6 +108,9 @@ typedef struct {
     uint8_t            fmspc[6];
 
     time_t             chain_not_after;  /* earliest notAfter in the chain */
+    time_t             collateral_not_after; /* TDX: earliest nextUpdate of
+                                            the collateral and CRLs used,
+                                            0 when none was given */
 } attest_evidence_t;
 
 
