@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -60,6 +61,8 @@ static EVP_PKEY *tdx_p256_key(const uint8_t xy[64]);
 static int tdx_is_p256(EVP_PKEY *pkey);
 static int tdx_ecdsa_verify(EVP_PKEY *pkey, const uint8_t *msg, size_t n,
     const uint8_t sig[64]);
+static void tdx_cache_init(void);
+static X509 *tdx_cert_from_der(const uint8_t *der, size_t n);
 static attest_err_t tdx_pem_chain(const uint8_t *p, size_t n, X509 **certs,
     size_t max, size_t *count);
 static attest_err_t tdx_load_crl(const uint8_t *p, size_t n, X509_CRL **out);
@@ -655,6 +658,93 @@ done:
 
 
 /*
+ * Parsed certificates by the SHA-256 of their DER.  OpenSSL 3.0 spends
+ * about 0.3 ms decoding the key of every certificate it parses, and the
+ * quotes of one platform carry the same three (root, PCK CA, PCK), the
+ * collateral the same two: each distinct certificate is parsed once per
+ * process.  A few entries replaced in turn, behind a lock; the objects
+ * are shared read-only (callers get a reference of their own).
+ */
+#define TDX_CACHE_SIZE  16
+
+static struct {
+    uint8_t          md[32];
+    X509            *x;
+} tdx_cache[TDX_CACHE_SIZE];
+
+static size_t          tdx_cache_next;
+static CRYPTO_RWLOCK  *tdx_cache_lock;
+static CRYPTO_ONCE     tdx_cache_once = CRYPTO_ONCE_STATIC_INIT;
+
+
+static void
+tdx_cache_init(void)
+{
+    tdx_cache_lock = CRYPTO_THREAD_lock_new();
+}
+
+
+static X509 *
+tdx_cert_from_der(const uint8_t *der, size_t n)
+{
+    int                   cached;
+    X509                 *x;
+    size_t                i;
+    uint8_t               md[32];
+    const unsigned char  *d;
+
+    cached = n <= LONG_MAX
+             && CRYPTO_THREAD_run_once(&tdx_cache_once, tdx_cache_init)
+             && tdx_cache_lock != NULL
+             && EVP_Digest(der, n, md, NULL, EVP_sha256(), NULL) == 1;
+    x = NULL;
+
+    if (cached && CRYPTO_THREAD_read_lock(tdx_cache_lock)) {
+        for (i = 0; i < TDX_CACHE_SIZE; i++) {
+            if (tdx_cache[i].x != NULL
+                && memcmp(tdx_cache[i].md, md, 32) == 0
+                && X509_up_ref(tdx_cache[i].x))
+            {
+                x = tdx_cache[i].x;
+                break;
+            }
+        }
+        CRYPTO_THREAD_unlock(tdx_cache_lock);
+    }
+
+    if (x != NULL || n > LONG_MAX) {
+        return x;
+    }
+
+    d = der;
+    x = d2i_X509(NULL, &d, (long) n);
+
+    if (x == NULL || d != der + n) {
+        X509_free(x);
+        return NULL;
+    }
+
+    /* compute the lazily cached parts before the object is shared */
+    if (X509_get0_pubkey(x) == NULL || X509_check_purpose(x, -1, 0) != 1) {
+        ERR_clear_error();
+        return x;
+    }
+
+    if (cached && CRYPTO_THREAD_write_lock(tdx_cache_lock)) {
+        i = tdx_cache_next++ % TDX_CACHE_SIZE;
+        if (X509_up_ref(x)) {
+            X509_free(tdx_cache[i].x);
+            memcpy(tdx_cache[i].md, md, 32);
+            tdx_cache[i].x = x;
+        }
+        CRYPTO_THREAD_unlock(tdx_cache_lock);
+    }
+
+    return x;
+}
+
+
+/*
  * PEM certificates, in order, into certs[]; NULs and text after the
  * last block are tolerated, a broken block is not.
  */
@@ -669,7 +759,6 @@ tdx_pem_chain(const uint8_t *p, size_t n, X509 **certs, size_t max,
     unsigned long         e;
     unsigned char        *data;
     attest_err_t          rc;
-    const unsigned char  *d;
 
     *count = 0;
 
@@ -706,12 +795,11 @@ tdx_pem_chain(const uint8_t *p, size_t n, X509 **certs, size_t max,
             break;
         }
 
-        d = data;
         x = NULL;
 
         if (strcmp(name, "CERTIFICATE") != 0 || header[0] != '\0'
-            || (x = d2i_X509(NULL, &d, len)) == NULL
-            || d != data + len || *count == max)
+            || len <= 0 || *count == max
+            || (x = tdx_cert_from_der(data, (size_t) len)) == NULL)
         {
             X509_free(x);
             rc = ATTEST_ERR_CERT;
@@ -815,7 +903,9 @@ tdx_load_crl(const uint8_t *p, size_t n, X509_CRL **out)
 /*
  * c[0] is the leaf, c[k - 1] the root.  Every link's names, key
  * identifiers and signature, CA bits on the issuers, the root pinned by
- * the SHA-256 of its DER, and every certificate valid at "now".
+ * the SHA-256 of its DER, and every certificate valid at "now".  The
+ * pinned root's self-signature is covered by the pin; it is checked only
+ * to tell a damaged root (bad_chain) from another root (unknown_root).
  */
 static attest_err_t
 tdx_chain_check(X509 **c, size_t k, const uint8_t root_sha256[32],
@@ -823,34 +913,40 @@ tdx_chain_check(X509 **c, size_t k, const uint8_t root_sha256[32],
 {
     size_t        i;
     time_t        nb, na;
-    X509         *parent;
+    X509         *root;
     EVP_PKEY     *key;
     unsigned int  mdlen;
     uint8_t       md[EVP_MAX_MD_SIZE];
 
-    for (i = 0; i < k; i++) {
-        parent = c[i + 1 < k ? i + 1 : i];
-        key = X509_get0_pubkey(parent);
+    for (i = 0; i + 1 < k; i++) {
+        key = X509_get0_pubkey(c[i + 1]);
 
         if (key == NULL
-            || X509_check_issued(parent, c[i]) != X509_V_OK
-            || X509_verify(c[i], key) != 1
-            || (parent != c[i] && X509_check_ca(parent) != 1))
+            || X509_check_issued(c[i + 1], c[i]) != X509_V_OK
+            || X509_check_ca(c[i + 1]) != 1
+            || X509_verify(c[i], key) != 1)
         {
             ERR_clear_error();
             return ATTEST_ERR_CHAIN;
         }
     }
 
-    if (X509_check_ca(c[k - 1]) != 1) {
+    root = c[k - 1];
+
+    if (X509_check_issued(root, root) != X509_V_OK
+        || X509_check_ca(root) != 1)
+    {
+        ERR_clear_error();
         return ATTEST_ERR_CHAIN;
     }
 
-    if (X509_digest(c[k - 1], EVP_sha256(), md, &mdlen) != 1
+    if (X509_digest(root, EVP_sha256(), md, &mdlen) != 1
         || mdlen != 32 || CRYPTO_memcmp(md, root_sha256, 32) != 0)
     {
+        key = X509_get0_pubkey(root);
+        i = key != NULL && X509_verify(root, key) == 1;
         ERR_clear_error();
-        return ATTEST_ERR_UNKNOWN_ROOT;
+        return i ? ATTEST_ERR_UNKNOWN_ROOT : ATTEST_ERR_CHAIN;
     }
 
     for (i = 0; i < k; i++) {
