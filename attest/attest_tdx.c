@@ -114,7 +114,7 @@ attest_tdx_parse(const uint8_t *p, size_t n, attest_tdx_quote_t *q)
 
     memset(q, 0, sizeof(*q));
 
-    if (n < ATTEST_TDX_HEADER_LEN) {
+    if (p == NULL || n < ATTEST_TDX_HEADER_LEN) {
         return ATTEST_ERR_INPUT;
     }
 
@@ -426,6 +426,10 @@ attest_tdx_pck_ext_parse(const uint8_t *p, size_t n, attest_tdx_pck_t *pck)
     const uint8_t  *end, *v, *s, *send, *oid, *val;
 
     memset(pck, 0, sizeof(*pck));
+
+    if (p == NULL || n == 0) {
+        return ATTEST_ERR_CERT;
+    }
 
     end = p + n;
 

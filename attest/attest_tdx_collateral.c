@@ -435,6 +435,11 @@ tdx_signed_body(const uint8_t *p, size_t n, const char *key, json_t **root,
 {
     json_error_t  err;
 
+    if (p == NULL || n == 0) {
+        *root = NULL;
+        return ATTEST_ERR_COLLATERAL;
+    }
+
     *root = json_loadb((const char *) p, n, JSON_REJECT_DUPLICATES, &err);
 
     if (*root == NULL || !json_is_object(*root)) {

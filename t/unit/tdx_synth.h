@@ -607,7 +607,8 @@ synth_qe_identity_body(int isvprodid, const char *levels)
     n = strlen(levels) + 1024;
     b = malloc(n);
     snprintf(b, n,
-        "{\"id\":\"TD_QE\",\"version\":2,\"issueDate\":\"2025-12-30T00:00:00Z\","
+        "{\"id\":\"TD_QE\",\"version\":2,"
+        "\"issueDate\":\"2025-12-30T00:00:00Z\","
         "\"nextUpdate\":\"2026-01-29T00:00:00Z\",\"tcbEvaluationDataNumber\":"
         "17,\"miscselect\":\"00000000\",\"miscselectMask\":\"FFFFFFFF\","
         "\"attributes\":\"11000000000000000000000000000000\","

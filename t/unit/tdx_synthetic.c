@@ -57,20 +57,15 @@ qe_identity(int prodid, const char *levels)
 }
 
 
-#define MOD_UTD  "[{\"tcb\":{\"isvsvn\":5},\"tcbDate\":\"2025-01-01T00:00:00Z\"," \
-                 "\"tcbStatus\":\"UpToDate\"},{\"tcb\":{\"isvsvn\":2},"         \
-                 "\"tcbDate\":\"2024-01-01T00:00:00Z\",\"tcbStatus\":"         \
-                 "\"OutOfDate\"}]"
-#define MOD_OOD  "[{\"tcb\":{\"isvsvn\":9},\"tcbDate\":\"2025-01-01T00:00:00Z\"," \
-                 "\"tcbStatus\":\"UpToDate\"},{\"tcb\":{\"isvsvn\":2},"         \
-                 "\"tcbDate\":\"2024-01-01T00:00:00Z\",\"tcbStatus\":"         \
-                 "\"OutOfDate\"}]"
-#define QE_UTD   "[{\"tcb\":{\"isvsvn\":8},\"tcbDate\":\"2025-01-01T00:00:00Z\"," \
-                 "\"tcbStatus\":\"UpToDate\"}]"
-#define QE_OOD   "[{\"tcb\":{\"isvsvn\":9},\"tcbDate\":\"2025-01-01T00:00:00Z\"," \
-                 "\"tcbStatus\":\"UpToDate\"},{\"tcb\":{\"isvsvn\":1},"         \
-                 "\"tcbDate\":\"2024-01-01T00:00:00Z\",\"tcbStatus\":"         \
-                 "\"OutOfDate\"}]"
+/* isv levels: {"tcb":{"isvsvn":N},"tcbDate":"..","tcbStatus":".."} */
+#define ISV(svn, status)                                                     \
+    "{\"tcb\":{\"isvsvn\":" #svn "},\"tcbDate\":"                          \
+    "\"2025-01-01T00:00:00Z\",\"tcbStatus\":\"" status "\"}"
+
+#define MOD_UTD  "[" ISV(5, "UpToDate") "," ISV(2, "OutOfDate") "]"
+#define MOD_OOD  "[" ISV(9, "UpToDate") "," ISV(2, "OutOfDate") "]"
+#define QE_UTD   "[" ISV(8, "UpToDate") "]"
+#define QE_OOD   "[" ISV(9, "UpToDate") "," ISV(1, "OutOfDate") "]"
 
 
 typedef struct {
@@ -112,8 +107,7 @@ static const tcb_case_t  cases[] = {
     { "a QE of another product", 2, 11, 0, 0, 3, "UpToDate", MOD_UTD, QE_UTD,
       1, ATTEST_ERR_TCB_MISMATCH, "UpToDate", "" },
     { "a QE below every QE level", 2, 11, 0, 0, 3, "UpToDate", MOD_UTD,
-      "[{\"tcb\":{\"isvsvn\":9},\"tcbDate\":\"2025-01-01T00:00:00Z\","
-      "\"tcbStatus\":\"UpToDate\"}]", 2, ATTEST_ERR_TCB_NO_MATCH, "UpToDate",
+      "[" ISV(9, "UpToDate") "]", 2, ATTEST_ERR_TCB_NO_MATCH, "UpToDate",
       "" },
     { "an unknown status word", 2, 11, 0, 0, 3, "Fine", MOD_UTD, QE_UTD, 2,
       ATTEST_ERR_COLLATERAL, "", "" },
