@@ -1117,7 +1117,7 @@ tdx_verify_quote(const attest_tdx_quote_t *q,
     memcpy(ev->fmspc, pck->fmspc, 6);
 
     /* revocation: the root CA lists CAs, the PCK CA lists PCKs */
-    if (col != NULL && col->root_crl != NULL) {
+    if (col != NULL && col->root_crl != NULL && col->root_crl_len > 0) {
         rc = tdx_crl_check(col->root_crl, col->root_crl_len, chain[2],
                            chain[1], now, &ev->collateral_not_after);
         if (rc != ATTEST_OK) {
@@ -1125,7 +1125,7 @@ tdx_verify_quote(const attest_tdx_quote_t *q,
         }
     }
 
-    if (col != NULL && col->pck_crl != NULL) {
+    if (col != NULL && col->pck_crl != NULL && col->pck_crl_len > 0) {
         rc = tdx_crl_check(col->pck_crl, col->pck_crl_len, chain[1],
                            chain[0], now, &ev->collateral_not_after);
         if (rc != ATTEST_OK) {
@@ -1251,6 +1251,7 @@ tdx_verify_collateral(const attest_tdx_quote_t *q,
     const attest_tdx_pck_t *pck, const attest_tdx_collateral_t *col,
     time_t now, const uint8_t root_sha256[32], attest_evidence_t *ev)
 {
+    int                        has_ti, has_qi;
     X509                      *chain[TDX_MAX_CHAIN];
     size_t                     k, cn;
     uint8_t                   *dec;
@@ -1261,7 +1262,11 @@ tdx_verify_collateral(const attest_tdx_quote_t *q,
     attest_tdx_tcb_result_t    res;
     attest_tdx_qe_identity_t  *qi;
 
-    if (col->tcb_info == NULL && col->qe_identity == NULL) {
+    /* an empty member is an absent one (a CLI may pass /dev/null) */
+    has_ti = col->tcb_info != NULL && col->tcb_info_len > 0;
+    has_qi = col->qe_identity != NULL && col->qe_identity_len > 0;
+
+    if (!has_ti && !has_qi) {
         return ATTEST_OK;
     }
 
@@ -1309,7 +1314,7 @@ tdx_verify_collateral(const attest_tdx_quote_t *q,
         goto done;
     }
 
-    if (col->tcb_info != NULL) {
+    if (has_ti) {
         ti = malloc(sizeof(*ti));
         if (ti == NULL) {
             rc = ATTEST_ERR_NOMEM;
@@ -1334,7 +1339,7 @@ tdx_verify_collateral(const attest_tdx_quote_t *q,
         tdx_min_time(&ev->collateral_not_after, ti->next_update);
     }
 
-    if (col->qe_identity != NULL) {
+    if (has_qi) {
         qi = malloc(sizeof(*qi));
         if (qi == NULL) {
             rc = ATTEST_ERR_NOMEM;

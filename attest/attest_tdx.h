@@ -203,7 +203,7 @@ typedef struct {
 } attest_tdx_tcb_result_t;
 
 
-/* collateral from Intel PCS; any member may be NULL/0 */
+/* collateral from Intel PCS; any member may be NULL/0 (empty = absent) */
 typedef struct {
     const uint8_t   *tcb_info;          /* {"tcbInfo":{..},"signature":".."} */
     size_t           tcb_info_len;

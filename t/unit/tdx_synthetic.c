@@ -463,6 +463,15 @@ main(void)
     is_int(ev.tcb_status[0], 0, "  tcb_status empty");
     free(qi);
 
+    /* empty members are absent ones (a CLI passing /dev/null) */
+    memset(&c, 0, sizeof(c));
+    c.tcb_info = (const uint8_t *) "";
+    c.pck_crl = (const uint8_t *) "";
+    c.root_crl = (const uint8_t *) "";
+    is_err(verify(n, &c, &ev), ATTEST_OK, "empty collateral members are "
+           "taken as absent");
+    is_int(ev.tcb_status[0], 0, "  and grade nothing");
+
     free(chain);
     synth_pki_free(&pki);
 
