@@ -104,11 +104,16 @@ typedef struct {
 
     /* TDX */
     uint8_t            tee_tcb_svn[16];
-    char               tcb_status[32];   /* "UpToDate", ...; "" w/o collateral */
-    char               qe_tcb_status[32];
+    char               tcb_status[40];   /* "UpToDate", ...; "" w/o collateral
+                                            (40: Intel's longest status is
+                                            ConfigurationAndSWHardeningNeeded) */
+    char               qe_tcb_status[40];
     uint8_t            fmspc[6];
 
     time_t             chain_not_after;  /* earliest notAfter in the chain */
+    time_t             collateral_not_after; /* TDX: earliest nextUpdate of
+                                            the collateral and CRLs used,
+                                            0 when none was given */
 } attest_evidence_t;
 
 
