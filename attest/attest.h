@@ -63,6 +63,10 @@ typedef enum {
 const char *attest_strerror(attest_err_t err);
 
 
+/* the longest TCB status name, "ConfigurationAndSWHardeningNeeded", fits */
+#define ATTEST_TCB_STATUS_LEN  40
+
+
 typedef enum {
     ATTEST_PLATFORM_NONE = 0,
     ATTEST_PLATFORM_SEV_SNP,
@@ -104,10 +108,9 @@ typedef struct {
 
     /* TDX */
     uint8_t            tee_tcb_svn[16];
-    char               tcb_status[40];   /* "UpToDate", ...; "" w/o collateral
-                                            (40: Intel's longest status is
-                                            ConfigurationAndSWHardeningNeeded) */
-    char               qe_tcb_status[40];
+    /* "UpToDate", "OutOfDate", ...; "" without collateral */
+    char               tcb_status[ATTEST_TCB_STATUS_LEN];
+    char               qe_tcb_status[ATTEST_TCB_STATUS_LEN];
     uint8_t            fmspc[6];
 
     time_t             chain_not_after;  /* earliest notAfter in the chain */
