@@ -92,33 +92,39 @@ $(MODULE): $(BUILD)/nginx/Makefile $(CORE_SRCS) $(ATTEST_SRCS) $(GLUE_SRCS) $(HD
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_CORE) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_CORE) -c $< -o $@
 
 $(BUILD)/libconfer.a: $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(CLI): attest/confer-attest.c $(BUILD)/libconfer.a $(HDRS)
-	$(CC) $(CFLAGS_CORE) $< -o $@ $(BUILD)/libconfer.a $(LIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS_CORE) $< -o $@ $(BUILD)/libconfer.a $(LIBS)
 
 $(BUILD)/t/unit/%: t/unit/%.c t/unit/tap.h $(BUILD)/libconfer.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_CORE) -It/unit $< -o $@ $(BUILD)/libconfer.a $(LIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS_CORE) -It/unit $< -o $@ $(BUILD)/libconfer.a $(LIBS)
 
 # test tools (t/tools/NAME.c) and bench sections (t/bench/NAME.c)
 $(BUILD)/tools/%: t/tools/%.c $(BUILD)/libconfer.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_CORE) $< -o $@ $(BUILD)/libconfer.a $(LIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS_CORE) $< -o $@ $(BUILD)/libconfer.a $(LIBS)
 
 $(BUILD)/bench/%: t/bench/%.c $(BUILD)/libconfer.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_CORE) $< -o $@ $(BUILD)/libconfer.a $(LIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS_CORE) $< -o $@ $(BUILD)/libconfer.a $(LIBS)
 
 # fuzz harnesses built with a plain main() that replays a corpus directory,
 # so that make test runs every corpus without clang
 $(BUILD)/fuzz-replay/%: t/fuzz/%.c t/fuzz/replay.c $(BUILD)/libconfer.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_CORE) $< t/fuzz/replay.c -o $@ $(BUILD)/libconfer.a $(LIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS_CORE) $< t/fuzz/replay.c -o $@ $(BUILD)/libconfer.a $(LIBS)
 
 # --- libFuzzer ---------------------------------------------------------------
 

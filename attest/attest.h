@@ -56,10 +56,15 @@ typedef enum {
     ATTEST_ERR_POLICY_AGE,        /* "too_old": older than max_age */
     ATTEST_ERR_POLICY_GPU,        /* "gpu_required" */
     ATTEST_ERR_INTERNAL,          /* "internal": a library failed */
+    ATTEST_ERR_UNSUPPORTED,       /* "not_supported": not built in yet */
     ATTEST_ERR_LAST
 } attest_err_t;
 
 const char *attest_strerror(attest_err_t err);
+
+
+/* the longest TCB status name, "ConfigurationAndSWHardeningNeeded", fits */
+#define ATTEST_TCB_STATUS_LEN  40
 
 
 typedef enum {
@@ -103,12 +108,98 @@ typedef struct {
 
     /* TDX */
     uint8_t            tee_tcb_svn[16];
-    char               tcb_status[32];   /* "UpToDate", ...; "" w/o collateral */
-    char               qe_tcb_status[32];
+    /* "UpToDate", "OutOfDate", ...; "" without collateral */
+    char               tcb_status[ATTEST_TCB_STATUS_LEN];
+    char               qe_tcb_status[ATTEST_TCB_STATUS_LEN];
     uint8_t            fmspc[6];
 
     time_t             chain_not_after;  /* earliest notAfter in the chain */
+    time_t             collateral_not_after; /* TDX: earliest nextUpdate of
+                                            the collateral and CRLs used,
+                                            0 when none was given */
 } attest_evidence_t;
+
+
+/* a byte range; certificates are DER or PEM (a PEM may hold several) */
+typedef struct {
+    const uint8_t     *p;
+    size_t             n;
+} attest_blob_t;
+
+
+/* AMD SEV-SNP: the report, the certificates that came with it (VCEK or
+ * VLEK, ASK or ASVK, ARK, in any order), the time to check validity at.
+ * sim_root NULL: the chain must end at a pinned AMD ARK.  Otherwise it is
+ * the SHA-256 of a simulated root's DER, and ev->platform says simulated.
+ * detail (may be NULL) gets a short human-readable reason. */
+attest_err_t attest_snp_verify(const uint8_t *report, size_t n,
+    const attest_blob_t *certs, size_t ncerts, const uint8_t *sim_root,
+    time_t now, attest_evidence_t *ev, char *detail, size_t detail_len);
+
+
+/* policy (attest/POLICY.md); NULL means the built-in default policy:
+ * real platforms only, no debug */
+typedef struct attest_policy_s  attest_policy_t;
+
+attest_err_t attest_policy_load(const char *path, attest_policy_t **pol,
+    char *msg, size_t msg_len);
+attest_err_t attest_policy_parse(const uint8_t *p, size_t n,
+    const char *base_dir, attest_policy_t **pol, char *msg, size_t msg_len);
+void attest_policy_free(attest_policy_t *pol);
+attest_err_t attest_policy_check(const attest_policy_t *pol,
+    const attest_evidence_t *ev, char *detail, size_t detail_len);
+
+
+/* the confer attestation document (DESIGN.md, "Attestation document") */
+#define ATTEST_MAX_OHTTP_KEYS  4096
+#define ATTEST_MAX_CERTS       8
+
+typedef struct {
+    attest_platform_t  platform;
+    uint64_t           not_after;
+    attest_blob_t      ohttp_keys;       /* raw application/ohttp-keys */
+    attest_blob_t      evidence;         /* SNP report or TDX quote */
+    const attest_blob_t *certs;          /* DER, leaf first */
+    size_t             ncerts;
+} attest_doc_t;
+
+typedef struct {
+    attest_evidence_t  ev;
+    uint64_t           not_after;        /* the document's */
+    time_t             valid_until;      /* min(not_after, now + max_age,
+                                            chain_not_after) */
+    size_t             ohttp_keys_len;
+    uint8_t            ohttp_keys[ATTEST_MAX_OHTTP_KEYS];   /* verified */
+    char               detail[256];      /* why, for logs; no secrets */
+} attest_verdict_t;
+
+/* report_data = SHA-512("confer-attestation/v1" || 0x00 ||
+ *                       u64be(not_after) || ohttp_keys) */
+void attest_binding(const uint8_t *ohttp_keys, size_t n, uint64_t not_after,
+    uint8_t report_data[64]);
+
+/* JSON into out; *len gets the size (also when cap is too small: then
+ * ATTEST_ERR_NOMEM and nothing useful in out) */
+attest_err_t attest_doc_build(const attest_doc_t *doc, uint8_t *out,
+    size_t cap, size_t *len);
+
+/* the gateway's one call: parse, check not_after, verify the evidence and
+ * its binding to ohttp_keys, apply the policy (NULL: the default) */
+attest_err_t attest_verify_document(const uint8_t *doc, size_t n,
+    const attest_policy_t *pol, time_t now, attest_verdict_t *v);
+
+
+/* the simulated platform: a P-384 root and a VCEK-like leaf in a directory
+ * made by attest_sim_init() (confer-attest simulate init DIR) */
+typedef struct attest_sim_s  attest_sim_t;
+
+attest_err_t attest_sim_init(const char *dir, char *msg, size_t msg_len);
+attest_err_t attest_sim_load(const char *dir, attest_sim_t **sim,
+    char *msg, size_t msg_len);
+void attest_sim_free(attest_sim_t *sim);
+attest_err_t attest_sim_document(const attest_sim_t *sim,
+    const uint8_t *ohttp_keys, size_t n, uint64_t not_after, uint8_t *out,
+    size_t cap, size_t *len);
 
 
 #endif /* CONFER_ATTEST_H */

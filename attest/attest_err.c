@@ -43,7 +43,8 @@ static const char  *attest_err_names[] = {
     "tcb_status_not_allowed",
     "too_old",
     "gpu_required",
-    "internal"
+    "internal",
+    "not_supported"
 };
 
 

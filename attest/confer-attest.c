@@ -1,12 +1,906 @@
 /*
  * confer-attest: verify, inspect and simulate TEE attestation evidence.
+ *
+ *   confer-attest verify sev-snp REPORT [--cert FILE]... [--policy FILE]
+ *                                [--now TIME] [--report-data HEX]
+ *   confer-attest verify tdx QUOTE [--collateral FILE]... [--policy FILE]
+ *                                [--now TIME] [--report-data HEX]
+ *   confer-attest verify doc DOCUMENT.json [--policy FILE] [--now TIME]
+ *   confer-attest inspect sev-snp|tdx FILE
+ *   confer-attest simulate init DIR
+ *   confer-attest simulate doc DIR --keys OHTTP_KEYS_FILE
+ *                                [--lifetime SECONDS] [--now TIME]
+ *
+ * verify prints one JSON object on a line; exit 0 accepted, 1 rejected,
+ * 2 usage or input error (unreadable file, bad policy, not built in).
+ * Without --policy the built-in default applies: real platforms only,
+ * no debug.  TIME is unix seconds or RFC 3339 ("2025-06-01",
+ * "2025-06-01T12:00:00Z", "...+02:00").
  */
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "attest.h"
+#include "attest_int.h"
+#include "attest_snp.h"
+
+#if defined(__has_include)
+#if __has_include("attest_tdx.h")
+#include "attest_tdx.h"
+#define ATTEST_HAVE_TDX  1
+#endif
+#endif
+
+
+#define CLI_MAX_FILES  16
+#define CLI_MAX_FILE   (4 * 1024 * 1024)
+
+#define CLI_OK        0
+#define CLI_REJECTED  1
+#define CLI_USAGE     2
+
+
+typedef struct {
+    const char   *files[CLI_MAX_FILES];
+    size_t        nfiles;
+    const char   *policy;
+    const char   *report_data;
+    const char   *keys;
+    time_t        now;
+    long long     lifetime;
+} cli_opts_t;
+
+
+static int usage(const char *why);
+static int input_error(const char *fmt, const char *arg);
+static uint8_t *slurp(const char *path, size_t *n);
+static int parse_time(const char *s, time_t *t);
+static int parse_opts(int argc, char **argv, int first, cli_opts_t *o,
+    const char *allowed);
+static json_t *hex_json(const uint8_t *p, size_t n);
+static char *time_text(time_t t, char *buf, size_t n);
+static json_t *evidence_json(const attest_evidence_t *ev, int proven);
+static int print_result(json_t *obj, attest_err_t rc, const char *detail);
+static int cmd_verify_snp(const char *path, cli_opts_t *o);
+static int cmd_verify_tdx(const char *path, cli_opts_t *o);
+static int cmd_verify_doc(const char *path, cli_opts_t *o);
+static int cmd_inspect_snp(const char *path);
+static int cmd_simulate_doc(const char *dir, cli_opts_t *o);
+static int load_policy(cli_opts_t *o, attest_policy_t **pol);
+
+
+static const char  *usage_text =
+    "usage: confer-attest verify sev-snp REPORT [--cert FILE]... "
+    "[--policy FILE] [--now TIME] [--report-data HEX]\n"
+    "       confer-attest verify tdx QUOTE [--collateral FILE]... "
+    "[--policy FILE] [--now TIME] [--report-data HEX]\n"
+    "       confer-attest verify doc DOCUMENT.json [--policy FILE] "
+    "[--now TIME]\n"
+    "       confer-attest inspect sev-snp|tdx FILE\n"
+    "       confer-attest simulate init DIR\n"
+    "       confer-attest simulate doc DIR --keys OHTTP_KEYS_FILE "
+    "[--lifetime SECONDS] [--now TIME]\n";
+
+
+static int
+usage(const char *why)
+{
+    if (why != NULL) {
+        fprintf(stderr, "confer-attest: %s\n", why);
+    }
+
+    fputs(usage_text, stderr);
+    return CLI_USAGE;
+}
+
+
+static int
+input_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "confer-attest: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n");
+    return CLI_USAGE;
+}
+
+
+static uint8_t *
+slurp(const char *path, size_t *n)
+{
+    FILE     *f;
+    size_t    len;
+    uint8_t  *p;
+
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        return NULL;
+    }
+
+    p = malloc(CLI_MAX_FILE);
+    len = p ? fread(p, 1, CLI_MAX_FILE, f) : 0;
+    fclose(f);
+
+    if (p == NULL || len == CLI_MAX_FILE) {
+        free(p);
+        errno = EFBIG;
+        return NULL;
+    }
+
+    *n = len;
+    return p;
+}
+
+
+/* unix seconds, or RFC 3339 section 5.6 (date alone means midnight UTC) */
+static int
+parse_time(const char *s, time_t *t)
+{
+    int         n, off, oh, om;
+    char       *end;
+    char        sign;
+    struct tm   tm;
+    long long   v;
+
+    if (s[0] >= '0' && s[0] <= '9' && strchr(s, '-') == NULL) {
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno != 0 || *end != '\0' || v < 0) {
+            return -1;
+        }
+        *t = (time_t) v;
+        return 0;
+    }
+
+    memset(&tm, 0, sizeof(tm));
+    n = 0;
+
+    if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n)
+        != 3 || n != 10)
+    {
+        return -1;
+    }
+
+    s += n;
+    off = 0;
+
+    if (*s == 'T' || *s == 't' || *s == ' ') {
+        n = 0;
+        if (sscanf(s + 1, "%2d:%2d:%2d%n", &tm.tm_hour, &tm.tm_min,
+                   &tm.tm_sec, &n) != 3 || n != 8)
+        {
+            return -1;
+        }
+
+        s += 1 + n;
+
+        if (*s == '.') {
+            s++;
+            while (*s >= '0' && *s <= '9') {
+                s++;
+            }
+        }
+
+        if (*s == 'Z' || *s == 'z') {
+            s++;
+
+        } else if (*s == '+' || *s == '-') {
+            sign = *s;
+            n = 0;
+            if (sscanf(s + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5) {
+                return -1;
+            }
+            off = (oh * 60 + om) * 60 * (sign == '-' ? -1 : 1);
+            s += 1 + n;
+
+        } else {
+            return -1;
+        }
+    }
+
+    if (*s != '\0' || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1
+        || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59
+        || tm.tm_sec > 60)
+    {
+        return -1;
+    }
+
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+
+    *t = timegm(&tm) - off;
+    return 0;
+}
+
+
+/* allowed: the options this command takes, as "cpnrkl" letters */
+static int
+parse_opts(int argc, char **argv, int first, cli_opts_t *o,
+    const char *allowed)
+{
+    int          i;
+    char        *end;
+    size_t       len;
+    uint8_t      buf[64];
+    const char  *a, *v;
+
+    memset(o, 0, sizeof(*o));
+    o->now = time(NULL);
+    o->lifetime = 3600;
+
+    for (i = first; i < argc; i++) {
+        a = argv[i];
+
+        if (i + 1 >= argc) {
+            return usage("an option lacks its value");
+        }
+
+        v = argv[++i];
+
+        if ((strcmp(a, "--cert") == 0 && strchr(allowed, 'c'))
+            || (strcmp(a, "--collateral") == 0 && strchr(allowed, 'C')))
+        {
+            if (o->nfiles == CLI_MAX_FILES) {
+                return usage("too many files");
+            }
+            o->files[o->nfiles++] = v;
+
+        } else if (strcmp(a, "--policy") == 0 && strchr(allowed, 'p')) {
+            o->policy = v;
+
+        } else if (strcmp(a, "--now") == 0 && strchr(allowed, 'n')) {
+            if (parse_time(v, &o->now) != 0) {
+                return usage("--now takes unix seconds or RFC 3339");
+            }
+
+        } else if (strcmp(a, "--report-data") == 0 && strchr(allowed, 'r')) {
+            if (attest_unhex(v, strlen(v), buf, sizeof(buf), &len)
+                != ATTEST_OK)
+            {
+                return usage("--report-data takes at most 128 hex digits");
+            }
+            o->report_data = v;
+
+        } else if (strcmp(a, "--keys") == 0 && strchr(allowed, 'k')) {
+            o->keys = v;
+
+        } else if (strcmp(a, "--lifetime") == 0 && strchr(allowed, 'l')) {
+            o->lifetime = strtoll(v, &end, 10);
+            if (*end != '\0' || o->lifetime <= 0) {
+                return usage("--lifetime takes a positive number of "
+                             "seconds");
+            }
+
+        } else {
+            fprintf(stderr, "confer-attest: unknown option %s\n", a);
+            return usage(NULL);
+        }
+    }
+
+    return CLI_OK;
+}
+
+
+static json_t *
+hex_json(const uint8_t *p, size_t n)
+{
+    char    *buf;
+    json_t  *j;
+
+    buf = malloc(2 * n + 1);
+    if (buf == NULL) {
+        return json_null();
+    }
+
+    attest_hex(p, n, buf);
+    j = json_string(buf);
+    free(buf);
+    return j;
+}
+
+
+static char *
+time_text(time_t t, char *buf, size_t n)
+{
+    struct tm  tm;
+
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+
+static json_t *
+tcb_json(const attest_snp_tcb_t *t)
+{
+    return json_pack("{s:i,s:i,s:i,s:i,s:i}", "bootloader", t->bootloader,
+                     "tee", t->tee, "snp", t->snp, "microcode", t->microcode,
+                     "fmc", t->fmc);
+}
+
+
+/* the facts; null where nothing was proven */
+static json_t *
+evidence_json(const attest_evidence_t *ev, int proven)
+{
+    int      i, snp;
+    char     buf[64];
+    json_t  *o, *r;
+
+    o = json_object();
+
+    json_object_set_new(o, "ok", json_false());
+    json_object_set_new(o, "platform",
+                        proven ? json_string(attest_platform_name(ev->platform))
+                               : json_null());
+
+    if (!proven) {
+        json_object_set_new(o, "version", json_null());
+        json_object_set_new(o, "product", json_null());
+        json_object_set_new(o, "measurement", json_null());
+        json_object_set_new(o, "report_data", json_null());
+        json_object_set_new(o, "debug", json_null());
+        json_object_set_new(o, "tcb", json_null());
+        return o;
+    }
+
+    snp = ev->platform != ATTEST_PLATFORM_TDX;
+
+    json_object_set_new(o, "version", json_integer(ev->version));
+    json_object_set_new(o, "product", json_string(ev->product));
+    json_object_set_new(o, "measurement", hex_json(ev->measurement, 48));
+    json_object_set_new(o, "report_data", hex_json(ev->report_data, 64));
+    json_object_set_new(o, "debug", json_boolean(ev->debug));
+
+    if (snp) {
+        json_object_set_new(o, "tcb", tcb_json(&ev->reported_tcb));
+        json_object_set_new(o, "vmpl", json_integer(ev->vmpl));
+        snprintf(buf, sizeof(buf), "0x%llx",
+                 (unsigned long long) ev->guest_policy);
+        json_object_set_new(o, "guest_policy", json_string(buf));
+        json_object_set_new(o, "signing_key",
+                            json_string(ev->signing_key ? "vlek" : "vcek"));
+        json_object_set_new(o, "chip_id", hex_json(ev->chip_id, 64));
+
+    } else {
+        json_object_set_new(o, "tcb",
+                            json_pack("{s:s,s:s,s:o}",
+                                      "tcb_status", ev->tcb_status,
+                                      "qe_tcb_status", ev->qe_tcb_status,
+                                      "tee_tcb_svn",
+                                      hex_json(ev->tee_tcb_svn, 16)));
+        json_object_set_new(o, "mrseam", hex_json(ev->mrseam, 48));
+        r = json_array();
+        for (i = 0; i < 4; i++) {
+            json_array_append_new(r, hex_json(ev->rtmr[i], 48));
+        }
+        json_object_set_new(o, "rtmr", r);
+        json_object_set_new(o, "fmspc", hex_json(ev->fmspc, 6));
+    }
+
+    if (ev->chain_not_after > 0) {
+        json_object_set_new(o, "chain_not_after",
+                            json_string(time_text(ev->chain_not_after, buf,
+                                                  sizeof(buf))));
+    }
+
+    return o;
+}
+
+
+static int
+print_result(json_t *obj, attest_err_t rc, const char *detail)
+{
+    json_object_set_new(obj, "ok", json_boolean(rc == ATTEST_OK));
+
+    if (rc != ATTEST_OK) {
+        json_object_set_new(obj, "error", json_string(attest_strerror(rc)));
+    }
+
+    if (detail != NULL && detail[0] != '\0') {
+        json_object_set_new(obj, "detail", json_string(detail));
+    }
+
+    json_dumpf(obj, stdout, JSON_COMPACT);
+    fputc('\n', stdout);
+    json_decref(obj);
+
+    if (rc == ATTEST_OK) {
+        return CLI_OK;
+    }
+
+    return rc == ATTEST_ERR_UNSUPPORTED ? CLI_USAGE : CLI_REJECTED;
+}
+
+
+static int
+load_policy(cli_opts_t *o, attest_policy_t **pol)
+{
+    char          msg[512];
+    attest_err_t  rc;
+
+    *pol = NULL;
+
+    if (o->policy == NULL) {
+        return CLI_OK;
+    }
+
+    rc = attest_policy_load(o->policy, pol, msg, sizeof(msg));
+    if (rc != ATTEST_OK) {
+        fprintf(stderr, "confer-attest: %s: %s\n", attest_strerror(rc), msg);
+        printf("{\"ok\":false,\"error\":\"%s\"}\n", attest_strerror(rc));
+        return CLI_USAGE;
+    }
+
+    return CLI_OK;
+}
+
+
+/* the expected report_data, checked before the policy */
+static attest_err_t
+check_report_data(cli_opts_t *o, const attest_evidence_t *ev, char *detail,
+    size_t dn)
+{
+    size_t   len;
+    uint8_t  want[64];
+
+    if (o->report_data == NULL) {
+        return ATTEST_OK;
+    }
+
+    if (attest_unhex(o->report_data, strlen(o->report_data), want, 64,
+                        &len) == ATTEST_OK
+        && memcmp(want, ev->report_data, 64) == 0)
+    {
+        return ATTEST_OK;
+    }
+
+    snprintf(detail, dn, "report_data is not --report-data");
+    return ATTEST_ERR_BINDING;
+}
+
+
+static int
+cmd_verify_snp(const char *path, cli_opts_t *o)
+{
+    int                 ret;
+    char                detail[256];
+    size_t              i, n;
+    uint8_t            *report, *files[CLI_MAX_FILES];
+    attest_err_t        rc;
+    attest_blob_t       certs[CLI_MAX_FILES];
+    attest_policy_t    *pol;
+    attest_evidence_t   ev;
+
+    ret = load_policy(o, &pol);
+    if (ret != CLI_OK) {
+        return ret;
+    }
+
+    report = slurp(path, &n);
+    if (report == NULL) {
+        attest_policy_free(pol);
+        return input_error("%s: cannot read", path);
+    }
+
+    for (i = 0; i < o->nfiles; i++) {
+        files[i] = slurp(o->files[i], &certs[i].n);
+        certs[i].p = files[i];
+
+        if (files[i] == NULL) {
+            input_error("%s: cannot read", o->files[i]);
+            while (i-- > 0) {
+                free(files[i]);
+            }
+            free(report);
+            attest_policy_free(pol);
+            return CLI_USAGE;
+        }
+    }
+
+    detail[0] = '\0';
+
+    rc = attest_snp_verify(report, n, certs, o->nfiles, NULL, o->now, &ev,
+                           detail, sizeof(detail));
+
+    if (rc == ATTEST_OK) {
+        rc = check_report_data(o, &ev, detail, sizeof(detail));
+    }
+
+    if (rc == ATTEST_OK) {
+        rc = attest_policy_check(pol, &ev, detail, sizeof(detail));
+    }
+
+    ret = print_result(evidence_json(&ev, ev.platform != ATTEST_PLATFORM_NONE),
+                       rc, detail);
+
+    for (i = 0; i < o->nfiles; i++) {
+        free(files[i]);
+    }
+
+    free(report);
+    attest_policy_free(pol);
+    return ret;
+}
+
+
+static int
+cmd_verify_tdx(const char *path, cli_opts_t *o)
+{
+#ifdef ATTEST_HAVE_TDX
+    /* --collateral files in the order of attest_tdx_collateral_t */
+    int                       ret;
+    char                      detail[256];
+    size_t                    i, n, len[5];
+    uint8_t                  *quote, *files[5];
+    attest_err_t              rc;
+    attest_policy_t          *pol;
+    attest_evidence_t         ev;
+    attest_tdx_collateral_t   col;
+
+    if (o->nfiles > 5) {
+        return usage("at most five --collateral files");
+    }
+
+    ret = load_policy(o, &pol);
+    if (ret != CLI_OK) {
+        return ret;
+    }
+
+    quote = slurp(path, &n);
+    if (quote == NULL) {
+        attest_policy_free(pol);
+        return input_error("%s: cannot read", path);
+    }
+
+    memset(files, 0, sizeof(files));
+    memset(len, 0, sizeof(len));
+
+    for (i = 0; i < o->nfiles; i++) {
+        files[i] = slurp(o->files[i], &len[i]);
+        if (files[i] == NULL) {
+            return input_error("%s: cannot read", o->files[i]);
+        }
+    }
+
+    col.tcb_info = files[0];
+    col.tcb_info_len = len[0];
+    col.qe_identity = files[1];
+    col.qe_identity_len = len[1];
+    col.tcb_signing_chain = files[2];
+    col.tcb_signing_chain_len = len[2];
+    col.pck_crl = files[3];
+    col.pck_crl_len = len[3];
+    col.root_crl = files[4];
+    col.root_crl_len = len[4];
+
+    detail[0] = '\0';
+
+    rc = attest_tdx_verify(quote, n, o->nfiles ? &col : NULL, o->now, &ev);
+
+    if (rc == ATTEST_OK) {
+        rc = check_report_data(o, &ev, detail, sizeof(detail));
+    }
+
+    if (rc == ATTEST_OK) {
+        rc = attest_policy_check(pol, &ev, detail, sizeof(detail));
+    }
+
+    ret = print_result(evidence_json(&ev, ev.platform != ATTEST_PLATFORM_NONE),
+                       rc, detail);
+
+    for (i = 0; i < 5; i++) {
+        free(files[i]);
+    }
+
+    free(quote);
+    attest_policy_free(pol);
+    return ret;
+#else
+    attest_evidence_t  ev;
+
+    memset(&ev, 0, sizeof(ev));
+    return print_result(evidence_json(&ev, 0), ATTEST_ERR_UNSUPPORTED,
+                        "TDX verification is not built in yet");
+#endif
+}
+
+
+static int
+cmd_verify_doc(const char *path, cli_opts_t *o)
+{
+    int                ret;
+    char               buf[64], *b64;
+    size_t             n;
+    json_t            *obj;
+    uint8_t           *doc;
+    attest_err_t       rc;
+    attest_policy_t   *pol;
+    attest_verdict_t  *v;
+
+    ret = load_policy(o, &pol);
+    if (ret != CLI_OK) {
+        return ret;
+    }
+
+    doc = slurp(path, &n);
+    if (doc == NULL) {
+        attest_policy_free(pol);
+        return input_error("%s: cannot read", path);
+    }
+
+    v = malloc(sizeof(attest_verdict_t));
+    if (v == NULL) {
+        free(doc);
+        attest_policy_free(pol);
+        return input_error("%s", "out of memory");
+    }
+
+    rc = attest_verify_document(doc, n, pol, o->now, v);
+
+    obj = evidence_json(&v->ev, v->ev.platform != ATTEST_PLATFORM_NONE);
+
+    if (rc == ATTEST_OK) {
+        json_object_set_new(obj, "not_after", json_integer(v->not_after));
+        json_object_set_new(obj, "valid_until",
+                            json_string(time_text(v->valid_until, buf,
+                                                  sizeof(buf))));
+
+        b64 = malloc(attest_b64_len(v->ohttp_keys_len) + 1);
+        if (b64 != NULL) {
+            attest_b64_encode(v->ohttp_keys, v->ohttp_keys_len, b64);
+            json_object_set_new(obj, "ohttp_keys", json_string(b64));
+            free(b64);
+        }
+    }
+
+    ret = print_result(obj, rc, v->detail);
+
+    free(v);
+    free(doc);
+    attest_policy_free(pol);
+    return ret;
+}
+
+
+static int
+cmd_inspect_snp(const char *path)
+{
+    char                  buf[64];
+    size_t                n;
+    json_t               *o, *t;
+    uint8_t              *p;
+    attest_err_t          rc;
+    attest_snp_tcb_t      tcb;
+    attest_snp_report_t   r;
+    attest_snp_product_t  prod;
+
+    p = slurp(path, &n);
+    if (p == NULL) {
+        return input_error("%s: cannot read", path);
+    }
+
+    rc = attest_snp_parse(p, n, &r, NULL, 0);
+    free(p);
+
+    if (rc == ATTEST_ERR_INPUT || rc == ATTEST_ERR_VERSION) {
+        printf("{\"error\":\"%s\"}\n", attest_strerror(rc));
+        return CLI_REJECTED;
+    }
+
+    prod = attest_snp_product(&r);
+
+    o = json_object();
+    json_object_set_new(o, "platform", json_string("sev-snp"));
+    json_object_set_new(o, "version", json_integer(r.version));
+    json_object_set_new(o, "guest_svn", json_integer(r.guest_svn));
+    snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long) r.policy);
+    json_object_set_new(o, "policy", json_string(buf));
+    json_object_set_new(o, "debug",
+                        json_boolean(r.policy & ATTEST_SNP_POLICY_DEBUG));
+    json_object_set_new(o, "family_id", hex_json(r.family_id, 16));
+    json_object_set_new(o, "image_id", hex_json(r.image_id, 16));
+    json_object_set_new(o, "vmpl", json_integer(r.vmpl));
+    json_object_set_new(o, "signature_algo", json_integer(r.signature_algo));
+    snprintf(buf, sizeof(buf), "0x%llx",
+             (unsigned long long) r.platform_info);
+    json_object_set_new(o, "platform_info", json_string(buf));
+    json_object_set_new(o, "signer_info", json_integer(r.signer_info));
+    json_object_set_new(o, "signing_key",
+                        json_string(attest_snp_signing_key(&r) == 0 ? "vcek"
+                                    : attest_snp_signing_key(&r) == 1 ? "vlek"
+                                    : "none"));
+    json_object_set_new(o, "report_data", hex_json(r.report_data, 64));
+    json_object_set_new(o, "measurement", hex_json(r.measurement, 48));
+    json_object_set_new(o, "host_data", hex_json(r.host_data, 32));
+    json_object_set_new(o, "id_key_digest", hex_json(r.id_key_digest, 48));
+    json_object_set_new(o, "author_key_digest",
+                        hex_json(r.author_key_digest, 48));
+    json_object_set_new(o, "report_id", hex_json(r.report_id, 32));
+    json_object_set_new(o, "report_id_ma", hex_json(r.report_id_ma, 32));
+    json_object_set_new(o, "cpuid",
+                        json_pack("{s:i,s:i,s:i}", "family", r.cpuid_fam_id,
+                                  "model", r.cpuid_mod_id,
+                                  "stepping", r.cpuid_step));
+    json_object_set_new(o, "product",
+                        json_string(attest_snp_product_name(prod)));
+    json_object_set_new(o, "chip_id", hex_json(r.chip_id, 64));
+
+    t = json_object();
+    attest_snp_tcb_decode(r.current_tcb, prod, &tcb);
+    json_object_set_new(t, "current", tcb_json(&tcb));
+    attest_snp_tcb_decode(r.reported_tcb, prod, &tcb);
+    json_object_set_new(t, "reported", tcb_json(&tcb));
+    attest_snp_tcb_decode(r.committed_tcb, prod, &tcb);
+    json_object_set_new(t, "committed", tcb_json(&tcb));
+    attest_snp_tcb_decode(r.launch_tcb, prod, &tcb);
+    json_object_set_new(t, "launch", tcb_json(&tcb));
+    json_object_set_new(o, "tcb", t);
+
+    snprintf(buf, sizeof(buf), "%u.%u.%u", r.current_major, r.current_minor,
+             r.current_build);
+    json_object_set_new(o, "current_firmware", json_string(buf));
+    snprintf(buf, sizeof(buf), "%u.%u.%u", r.committed_major,
+             r.committed_minor, r.committed_build);
+    json_object_set_new(o, "committed_firmware", json_string(buf));
+
+    if (r.version >= 5) {
+        snprintf(buf, sizeof(buf), "0x%llx",
+                 (unsigned long long) r.launch_mit_vector);
+        json_object_set_new(o, "launch_mit_vector", json_string(buf));
+        snprintf(buf, sizeof(buf), "0x%llx",
+                 (unsigned long long) r.current_mit_vector);
+        json_object_set_new(o, "current_mit_vector", json_string(buf));
+    }
+
+    json_object_set_new(o, "signature_r", hex_json(r.signature_r, 48));
+    json_object_set_new(o, "signature_s", hex_json(r.signature_s, 48));
+
+    if (rc != ATTEST_OK) {
+        json_object_set_new(o, "error", json_string(attest_strerror(rc)));
+    }
+
+    json_dumpf(o, stdout, JSON_COMPACT);
+    fputc('\n', stdout);
+    json_decref(o);
+
+    return rc == ATTEST_OK ? CLI_OK : CLI_REJECTED;
+}
+
+
+static int
+cmd_simulate_doc(const char *dir, cli_opts_t *o)
+{
+    char           msg[512];
+    size_t         n, len;
+    uint8_t       *keys, *out;
+    attest_err_t   rc;
+    attest_sim_t  *sim;
+
+    if (o->keys == NULL) {
+        return usage("simulate doc needs --keys OHTTP_KEYS_FILE");
+    }
+
+    keys = slurp(o->keys, &n);
+    if (keys == NULL) {
+        return input_error("%s: cannot read", o->keys);
+    }
+
+    rc = attest_sim_load(dir, &sim, msg, sizeof(msg));
+    if (rc != ATTEST_OK) {
+        free(keys);
+        return input_error("%s", msg);
+    }
+
+    len = 0;
+    attest_sim_document(sim, keys, n, (uint64_t) (o->now + o->lifetime),
+                        NULL, 0, &len);
+
+    out = len ? malloc(len + 1) : NULL;
+    rc = out ? attest_sim_document(sim, keys, n,
+                                   (uint64_t) (o->now + o->lifetime),
+                                   out, len, &len)
+             : ATTEST_ERR_INPUT;
+
+    if (rc == ATTEST_OK) {
+        fwrite(out, 1, len, stdout);
+        fputc('\n', stdout);
+    }
+
+    free(out);
+    free(keys);
+    attest_sim_free(sim);
+
+    if (rc != ATTEST_OK) {
+        return input_error("cannot make a document: %s",
+                           attest_strerror(rc));
+    }
+
+    return CLI_OK;
+}
+
 
 int
 main(int argc, char **argv)
 {
-    fprintf(stderr, "usage: confer-attest verify|inspect|simulate ...\n");
-    return 2;
+    int          ret;
+    char         msg[512];
+    cli_opts_t   o;
+    const char  *cmd, *kind;
+
+    if (argc < 4) {
+        return usage(NULL);
+    }
+
+    cmd = argv[1];
+    kind = argv[2];
+
+    if (strcmp(cmd, "verify") == 0) {
+        if (strcmp(kind, "sev-snp") == 0) {
+            ret = parse_opts(argc, argv, 4, &o, "cpnr");
+            return ret != CLI_OK ? ret : cmd_verify_snp(argv[3], &o);
+        }
+
+        if (strcmp(kind, "tdx") == 0) {
+            ret = parse_opts(argc, argv, 4, &o, "Cpnr");
+            return ret != CLI_OK ? ret : cmd_verify_tdx(argv[3], &o);
+        }
+
+        if (strcmp(kind, "doc") == 0) {
+            ret = parse_opts(argc, argv, 4, &o, "pn");
+            return ret != CLI_OK ? ret : cmd_verify_doc(argv[3], &o);
+        }
+
+        return usage("verify sev-snp, tdx or doc");
+    }
+
+    if (strcmp(cmd, "inspect") == 0) {
+        if (argc != 4) {
+            return usage(NULL);
+        }
+
+        if (strcmp(kind, "sev-snp") == 0) {
+            return cmd_inspect_snp(argv[3]);
+        }
+
+        if (strcmp(kind, "tdx") == 0) {
+            printf("{\"error\":\"%s\"}\n",
+                   attest_strerror(ATTEST_ERR_UNSUPPORTED));
+            fprintf(stderr, "confer-attest: inspect tdx is not built in "
+                    "yet\n");
+            return CLI_USAGE;
+        }
+
+        return usage("inspect sev-snp or tdx");
+    }
+
+    if (strcmp(cmd, "simulate") == 0) {
+        if (strcmp(kind, "init") == 0) {
+            if (argc != 4) {
+                return usage(NULL);
+            }
+
+            if (attest_sim_init(argv[3], msg, sizeof(msg)) != ATTEST_OK) {
+                return input_error("%s", msg);
+            }
+
+            printf("simulated platform in %s: sim-root.pem is the root a "
+                   "policy pins (simulated_root)\n", argv[3]);
+            return CLI_OK;
+        }
+
+        if (strcmp(kind, "doc") == 0) {
+            ret = parse_opts(argc, argv, 4, &o, "kln");
+            return ret != CLI_OK ? ret : cmd_simulate_doc(argv[3], &o);
+        }
+
+        return usage("simulate init or doc");
+    }
+
+    return usage(NULL);
 }

@@ -1,0 +1,1009 @@
+/*
+ * HPKE (RFC 9180) base mode with DHKEM(X25519, HKDF-SHA256), HKDF-SHA256
+ * and AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305 or export-only.
+ */
+
+#include <limits.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <sodium.h>
+
+#include "confer_hpke.h"
+
+
+typedef struct {
+    const uint8_t  *p;
+    size_t          n;
+} confer_iov_t;
+
+
+static int confer_sodium_ready(void);
+static EVP_MAC_CTX *confer_hmac_ctx(void);
+static int confer_hmac_iov(const uint8_t *key, size_t key_len,
+    const confer_iov_t *v, size_t nv, uint8_t out[CONFER_HPKE_NH]);
+static int confer_expand_iov(const uint8_t *prk, size_t prk_len,
+    const confer_iov_t *info, size_t ninfo, uint8_t *out, size_t L);
+static int confer_labeled_extract(const uint8_t *suite_id, size_t sid_len,
+    const uint8_t *salt, size_t salt_len, const char *label,
+    const uint8_t *ikm, size_t ikm_len, uint8_t out[CONFER_HPKE_NH]);
+static int confer_labeled_expand(const uint8_t *suite_id, size_t sid_len,
+    const uint8_t *prk, const char *label, const confer_iov_t *info,
+    size_t ninfo, uint8_t *out, size_t L);
+static confer_hpke_err_t confer_kem_shared_secret(const uint8_t *dh,
+    const uint8_t *enc, const uint8_t *pkR, uint8_t *ss);
+static void confer_hpke_nonce(const confer_hpke_ctx_t *ctx,
+    uint8_t nonce[CONFER_HPKE_NN]);
+static const EVP_CIPHER *confer_aes_gcm(size_t nk);
+
+
+static const char  *confer_hpke_errors[] = {
+    "ok",
+    "unsupported HPKE mode",
+    "unsupported KEM",
+    "unsupported KDF",
+    "unsupported AEAD",
+    "bad key or input length",
+    "bad public key (DH result is zero)",
+    "decryption failed (authentication)",
+    "seal/open on an export-only suite",
+    "sequence number overflow",
+    "export length too large",
+    "output buffer too small",
+    "context not set up",
+    "crypto library failure",
+};
+
+
+/* RFC 9180, 4: the fixed parts of labeled extract and expand */
+static const uint8_t  confer_hpke_v1[] = "HPKE-v1";
+static const uint8_t  confer_zero_salt[CONFER_HPKE_NH];
+
+static EVP_MAC_CTX    *confer_hmac_template;
+static EVP_CIPHER     *confer_aes128gcm;
+static EVP_CIPHER     *confer_aes256gcm;
+static int             confer_sodium_inited;
+
+
+const char *
+confer_hpke_strerror(confer_hpke_err_t err)
+{
+    if ((unsigned) err >= CONFER_HPKE_ERR_LAST) {
+        return "unknown";
+    }
+
+    return confer_hpke_errors[err];
+}
+
+
+size_t
+confer_hpke_aead_nk(uint16_t aead_id)
+{
+    switch (aead_id) {
+    case CONFER_HPKE_AEAD_AES128GCM:
+        return 16;
+    case CONFER_HPKE_AEAD_AES256GCM:
+    case CONFER_HPKE_AEAD_CHACHA20POLY1305:
+        return 32;
+    default:
+        return 0;
+    }
+}
+
+
+size_t
+confer_hpke_aead_nn(uint16_t aead_id)
+{
+    return confer_hpke_aead_nk(aead_id) ? CONFER_HPKE_NN : 0;
+}
+
+
+confer_hpke_err_t
+confer_hpke_suite_check(const confer_hpke_suite_t *suite)
+{
+    if (suite->kem_id != CONFER_HPKE_KEM_X25519_SHA256) {
+        return CONFER_HPKE_ERR_UNSUPPORTED_KEM;
+    }
+
+    if (suite->kdf_id != CONFER_HPKE_KDF_HKDF_SHA256) {
+        return CONFER_HPKE_ERR_UNSUPPORTED_KDF;
+    }
+
+    if (confer_hpke_aead_nk(suite->aead_id) == 0
+        && suite->aead_id != CONFER_HPKE_AEAD_EXPORT_ONLY)
+    {
+        return CONFER_HPKE_ERR_UNSUPPORTED_AEAD;
+    }
+
+    return CONFER_HPKE_OK;
+}
+
+
+static int
+confer_sodium_ready(void)
+{
+    if (!confer_sodium_inited) {
+        if (sodium_init() < 0) {
+            return 0;
+        }
+        confer_sodium_inited = 1;
+    }
+
+    return 1;
+}
+
+
+/* HMAC-SHA256 through EVP_MAC */
+
+static EVP_MAC_CTX *
+confer_hmac_ctx(void)
+{
+    EVP_MAC      *mac;
+    EVP_MAC_CTX  *ctx;
+    OSSL_PARAM    params[2];
+
+    /*
+     * Fetching "HMAC" and "SHA256" costs more than an HMAC of a few dozen
+     * bytes; a template set up once is duplicated instead.  nginx workers
+     * are single-threaded, and the template is never written after this.
+     */
+
+    if (confer_hmac_template == NULL) {
+        mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+        if (mac == NULL) {
+            return NULL;
+        }
+
+        ctx = EVP_MAC_CTX_new(mac);
+        EVP_MAC_free(mac);
+        if (ctx == NULL) {
+            return NULL;
+        }
+
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                     (char *) "SHA256", 0);
+        params[1] = OSSL_PARAM_construct_end();
+
+        if (!EVP_MAC_CTX_set_params(ctx, params)) {
+            EVP_MAC_CTX_free(ctx);
+            return NULL;
+        }
+
+        confer_hmac_template = ctx;
+    }
+
+    return EVP_MAC_CTX_dup(confer_hmac_template);
+}
+
+
+static int
+confer_hmac_iov(const uint8_t *key, size_t key_len, const confer_iov_t *v,
+    size_t nv, uint8_t out[CONFER_HPKE_NH])
+{
+    int           rc;
+    size_t        i, len;
+    EVP_MAC_CTX  *ctx;
+
+    ctx = confer_hmac_ctx();
+    if (ctx == NULL) {
+        return 0;
+    }
+
+    /* RFC 5869, 2.2: an absent salt is HashLen zeros, the same HMAC key */
+    if (key_len == 0) {
+        key = confer_zero_salt;
+        key_len = sizeof(confer_zero_salt);
+    }
+
+    rc = EVP_MAC_init(ctx, key, key_len, NULL);
+
+    for (i = 0; rc && i < nv; i++) {
+        if (v[i].n) {
+            rc = EVP_MAC_update(ctx, v[i].p, v[i].n);
+        }
+    }
+
+    if (rc) {
+        rc = EVP_MAC_final(ctx, out, &len, CONFER_HPKE_NH)
+             && len == CONFER_HPKE_NH;
+    }
+
+    EVP_MAC_CTX_free(ctx);
+
+    return rc;
+}
+
+
+/* RFC 5869, 2.3: T(i) = HMAC(PRK, T(i-1) | info | i) */
+
+static int
+confer_expand_iov(const uint8_t *prk, size_t prk_len,
+    const confer_iov_t *info, size_t ninfo, uint8_t *out, size_t L)
+{
+    size_t        i, n, take;
+    uint8_t       t[CONFER_HPKE_NH], ctr;
+    confer_iov_t  v[8];
+
+    if (L > 255 * CONFER_HPKE_NH || ninfo > 6) {
+        return 0;
+    }
+
+    n = 0;
+
+    for (ctr = 1; n < L; ctr++) {
+        i = 0;
+        v[i].p = t;
+        v[i++].n = ctr > 1 ? CONFER_HPKE_NH : 0;
+        if (ninfo) {
+            memcpy(&v[i], info, ninfo * sizeof(confer_iov_t));
+            i += ninfo;
+        }
+        v[i].p = &ctr;
+        v[i++].n = 1;
+
+        if (!confer_hmac_iov(prk, prk_len, v, i, t)) {
+            OPENSSL_cleanse(t, sizeof(t));
+            return 0;
+        }
+
+        take = L - n < CONFER_HPKE_NH ? L - n : CONFER_HPKE_NH;
+        memcpy(out + n, t, take);
+        n += take;
+    }
+
+    OPENSSL_cleanse(t, sizeof(t));
+
+    return 1;
+}
+
+
+confer_hpke_err_t
+confer_hkdf_extract(const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
+    size_t ikm_len, uint8_t prk[CONFER_HPKE_NH])
+{
+    confer_iov_t  v;
+
+    v.p = ikm;
+    v.n = ikm_len;
+
+    return confer_hmac_iov(salt, salt_len, &v, 1, prk)
+           ? CONFER_HPKE_OK : CONFER_HPKE_ERR_CRYPTO;
+}
+
+
+confer_hpke_err_t
+confer_hkdf_expand(const uint8_t *prk, size_t prk_len, const uint8_t *info,
+    size_t info_len, uint8_t *out, size_t L)
+{
+    confer_iov_t  v;
+
+    if (L > 255 * CONFER_HPKE_NH) {
+        return CONFER_HPKE_ERR_EXPORT_TOO_LONG;
+    }
+
+    v.p = info;
+    v.n = info_len;
+
+    return confer_expand_iov(prk, prk_len, &v, 1, out, L)
+           ? CONFER_HPKE_OK : CONFER_HPKE_ERR_CRYPTO;
+}
+
+
+/* RFC 9180, 4: LabeledExtract and LabeledExpand */
+
+static int
+confer_labeled_extract(const uint8_t *suite_id, size_t sid_len,
+    const uint8_t *salt, size_t salt_len, const char *label,
+    const uint8_t *ikm, size_t ikm_len, uint8_t out[CONFER_HPKE_NH])
+{
+    confer_iov_t  v[4];
+
+    v[0].p = confer_hpke_v1;
+    v[0].n = sizeof(confer_hpke_v1) - 1;
+    v[1].p = suite_id;
+    v[1].n = sid_len;
+    v[2].p = (const uint8_t *) label;
+    v[2].n = strlen(label);
+    v[3].p = ikm;
+    v[3].n = ikm_len;
+
+    return confer_hmac_iov(salt, salt_len, v, 4, out);
+}
+
+
+static int
+confer_labeled_expand(const uint8_t *suite_id, size_t sid_len,
+    const uint8_t *prk, const char *label, const confer_iov_t *info,
+    size_t ninfo, uint8_t *out, size_t L)
+{
+    uint8_t       len2[2];
+    confer_iov_t  v[6];
+
+    if (L > 0xffff || ninfo > 2) {
+        return 0;
+    }
+
+    len2[0] = (uint8_t) (L >> 8);
+    len2[1] = (uint8_t) L;
+
+    v[0].p = len2;
+    v[0].n = 2;
+    v[1].p = confer_hpke_v1;
+    v[1].n = sizeof(confer_hpke_v1) - 1;
+    v[2].p = suite_id;
+    v[2].n = sid_len;
+    v[3].p = (const uint8_t *) label;
+    v[3].n = strlen(label);
+    if (ninfo) {
+        memcpy(&v[4], info, ninfo * sizeof(confer_iov_t));
+    }
+
+    return confer_expand_iov(prk, CONFER_HPKE_NH, v, 4 + ninfo, out, L);
+}
+
+
+/* DHKEM(X25519, HKDF-SHA256), RFC 9180, 4.1 and 7.1 */
+
+static const uint8_t  confer_kem_suite_id[5] = { 'K', 'E', 'M', 0x00, 0x20 };
+
+
+confer_hpke_err_t
+confer_hpke_derive_keypair(const uint8_t *ikm, size_t n,
+    confer_hpke_keypair_t *kp)
+{
+    uint8_t            prk[CONFER_HPKE_NH];
+    confer_hpke_err_t  rc;
+
+    /* RFC 9180, 7.1.3: ikm SHOULD have at least Nsk bytes of entropy */
+    if (n < CONFER_HPKE_NSK) {
+        return CONFER_HPKE_ERR_BAD_LENGTH;
+    }
+
+    if (!confer_sodium_ready()) {
+        return CONFER_HPKE_ERR_CRYPTO;
+    }
+
+    rc = CONFER_HPKE_ERR_CRYPTO;
+
+    if (confer_labeled_extract(confer_kem_suite_id, 5, NULL, 0, "dkp_prk",
+                               ikm, n, prk)
+        && confer_labeled_expand(confer_kem_suite_id, 5, prk, "sk", NULL, 0,
+                                 kp->sk, CONFER_HPKE_NSK)
+        && crypto_scalarmult_base(kp->pk, kp->sk) == 0)
+    {
+        rc = CONFER_HPKE_OK;
+    }
+
+    sodium_memzero(prk, sizeof(prk));
+
+    if (rc != CONFER_HPKE_OK) {
+        sodium_memzero(kp, sizeof(*kp));
+    }
+
+    return rc;
+}
+
+
+confer_hpke_err_t
+confer_hpke_generate_keypair(confer_hpke_keypair_t *kp)
+{
+    if (!confer_sodium_ready()) {
+        return CONFER_HPKE_ERR_CRYPTO;
+    }
+
+    /* any 32 bytes are an X25519 private key: the DH clamps them */
+    randombytes_buf(kp->sk, CONFER_HPKE_NSK);
+
+    if (crypto_scalarmult_base(kp->pk, kp->sk) != 0) {
+        sodium_memzero(kp, sizeof(*kp));
+        return CONFER_HPKE_ERR_CRYPTO;
+    }
+
+    return CONFER_HPKE_OK;
+}
+
+
+confer_hpke_err_t
+confer_hpke_keypair_from_sk(const uint8_t *sk, size_t n,
+    confer_hpke_keypair_t *kp)
+{
+    if (n != CONFER_HPKE_NSK) {
+        return CONFER_HPKE_ERR_BAD_LENGTH;
+    }
+
+    if (!confer_sodium_ready()) {
+        return CONFER_HPKE_ERR_CRYPTO;
+    }
+
+    memmove(kp->sk, sk, CONFER_HPKE_NSK);
+
+    if (crypto_scalarmult_base(kp->pk, kp->sk) != 0) {
+        sodium_memzero(kp, sizeof(*kp));
+        return CONFER_HPKE_ERR_BAD_KEY;
+    }
+
+    return CONFER_HPKE_OK;
+}
+
+
+void
+confer_hpke_keypair_cleanup(confer_hpke_keypair_t *kp)
+{
+    sodium_memzero(kp, sizeof(*kp));
+}
+
+
+/* RFC 9180, 4.1: ExtractAndExpand(dh, enc || pkR) */
+
+static confer_hpke_err_t
+confer_kem_shared_secret(const uint8_t *dh, const uint8_t *enc,
+    const uint8_t *pkR, uint8_t *ss)
+{
+    int           ok;
+    uint8_t       prk[CONFER_HPKE_NH];
+    confer_iov_t  ctx[2];
+
+    ctx[0].p = enc;
+    ctx[0].n = CONFER_HPKE_NENC;
+    ctx[1].p = pkR;
+    ctx[1].n = CONFER_HPKE_NPK;
+
+    ok = confer_labeled_extract(confer_kem_suite_id, 5, NULL, 0, "eae_prk",
+                                dh, CONFER_HPKE_NSECRET, prk)
+         && confer_labeled_expand(confer_kem_suite_id, 5, prk,
+                                  "shared_secret", ctx, 2, ss,
+                                  CONFER_HPKE_NSECRET);
+
+    sodium_memzero(prk, sizeof(prk));
+
+    return ok ? CONFER_HPKE_OK : CONFER_HPKE_ERR_CRYPTO;
+}
+
+
+/* RFC 9180, 5.1: the key schedule, base mode (psk and psk_id empty) */
+
+confer_hpke_err_t
+confer_hpke_setup(confer_hpke_ctx_t *ctx, uint8_t mode,
+    const confer_hpke_suite_t *suite, const uint8_t *pkR, size_t pkR_len,
+    const confer_hpke_keypair_t *kpR, const uint8_t *enc_in,
+    size_t enc_in_len, const uint8_t *info, size_t info_len,
+    const confer_hpke_keypair_t *eph, uint8_t *enc_out)
+{
+    size_t                 nk;
+    uint8_t                sid[10], dh[CONFER_HPKE_NSECRET],
+                           ss[CONFER_HPKE_NSECRET], secret[CONFER_HPKE_NH],
+                           ksc[1 + 2 * CONFER_HPKE_NH],
+                           key[CONFER_HPKE_NK_MAX];
+    const uint8_t         *enc, *pk;
+    confer_iov_t           v;
+    confer_hpke_err_t      rc;
+    confer_hpke_keypair_t  e;
+
+    memset(ctx, 0, sizeof(*ctx));
+
+    if (mode != CONFER_HPKE_MODE_BASE) {
+        return CONFER_HPKE_ERR_UNSUPPORTED_MODE;
+    }
+
+    rc = confer_hpke_suite_check(suite);
+    if (rc != CONFER_HPKE_OK) {
+        return rc;
+    }
+
+    if (!confer_sodium_ready()) {
+        return CONFER_HPKE_ERR_CRYPTO;
+    }
+
+    rc = CONFER_HPKE_ERR_CRYPTO;
+
+    /* RFC 9180, 4.1: Encap on the sender, Decap on the receiver */
+
+    if (kpR == NULL) {
+        if (pkR == NULL || pkR_len != CONFER_HPKE_NPK || enc_out == NULL) {
+            return CONFER_HPKE_ERR_BAD_LENGTH;
+        }
+
+        if (eph) {
+            e = *eph;
+
+        } else if (confer_hpke_generate_keypair(&e) != CONFER_HPKE_OK) {
+            return CONFER_HPKE_ERR_CRYPTO;
+        }
+
+        if (crypto_scalarmult(dh, e.sk, pkR) != 0) {
+            rc = CONFER_HPKE_ERR_BAD_KEY;
+            goto done;
+        }
+
+        memcpy(enc_out, e.pk, CONFER_HPKE_NENC);
+        enc = e.pk;
+        pk = pkR;
+
+    } else {
+        if (enc_in == NULL || enc_in_len != CONFER_HPKE_NENC) {
+            return CONFER_HPKE_ERR_BAD_LENGTH;
+        }
+
+        if (crypto_scalarmult(dh, kpR->sk, enc_in) != 0) {
+            rc = CONFER_HPKE_ERR_BAD_KEY;
+            goto done;
+        }
+
+        enc = enc_in;
+        pk = kpR->pk;
+    }
+
+    rc = confer_kem_shared_secret(dh, enc, pk, ss);
+    if (rc != CONFER_HPKE_OK) {
+        goto done;
+    }
+
+    rc = CONFER_HPKE_ERR_CRYPTO;
+
+    sid[0] = 'H';
+    sid[1] = 'P';
+    sid[2] = 'K';
+    sid[3] = 'E';
+    sid[4] = (uint8_t) (suite->kem_id >> 8);
+    sid[5] = (uint8_t) suite->kem_id;
+    sid[6] = (uint8_t) (suite->kdf_id >> 8);
+    sid[7] = (uint8_t) suite->kdf_id;
+    sid[8] = (uint8_t) (suite->aead_id >> 8);
+    sid[9] = (uint8_t) suite->aead_id;
+
+    ksc[0] = mode;
+
+    if (!confer_labeled_extract(sid, 10, NULL, 0, "psk_id_hash", NULL, 0,
+                                ksc + 1)
+        || !confer_labeled_extract(sid, 10, NULL, 0, "info_hash", info,
+                                   info_len, ksc + 1 + CONFER_HPKE_NH)
+        || !confer_labeled_extract(sid, 10, ss, CONFER_HPKE_NSECRET,
+                                   "secret", NULL, 0, secret))
+    {
+        goto done;
+    }
+
+    v.p = ksc;
+    v.n = sizeof(ksc);
+
+    nk = confer_hpke_aead_nk(suite->aead_id);
+
+    if (nk) {
+        if (!confer_labeled_expand(sid, 10, secret, "key", &v, 1, key, nk)
+            || !confer_labeled_expand(sid, 10, secret, "base_nonce", &v, 1,
+                                      ctx->base_nonce, CONFER_HPKE_NN))
+        {
+            goto done;
+        }
+
+        rc = confer_aead_init(&ctx->aead, suite->aead_id, key, nk);
+        if (rc != CONFER_HPKE_OK) {
+            goto done;
+        }
+
+        rc = CONFER_HPKE_ERR_CRYPTO;
+    }
+
+    if (!confer_labeled_expand(sid, 10, secret, "exp", &v, 1,
+                               ctx->exporter_secret, CONFER_HPKE_NH))
+    {
+        goto done;
+    }
+
+    ctx->suite = *suite;
+    ctx->aead.aead_id = suite->aead_id;
+    ctx->seq = 0;
+    ctx->ready = 1;
+
+    rc = CONFER_HPKE_OK;
+
+done:
+
+    sodium_memzero(&e, sizeof(e));
+    sodium_memzero(dh, sizeof(dh));
+    sodium_memzero(ss, sizeof(ss));
+    sodium_memzero(secret, sizeof(secret));
+    sodium_memzero(key, sizeof(key));
+
+    if (rc != CONFER_HPKE_OK) {
+        confer_hpke_cleanup(ctx);
+    }
+
+    return rc;
+}
+
+
+confer_hpke_err_t
+confer_hpke_setup_base_s(confer_hpke_ctx_t *ctx,
+    const confer_hpke_suite_t *suite, const uint8_t *pkR, size_t pkR_len,
+    const uint8_t *info, size_t info_len, uint8_t *enc)
+{
+    return confer_hpke_setup(ctx, CONFER_HPKE_MODE_BASE, suite, pkR, pkR_len,
+                             NULL, NULL, 0, info, info_len, NULL, enc);
+}
+
+
+confer_hpke_err_t
+confer_hpke_setup_base_s_eph(confer_hpke_ctx_t *ctx,
+    const confer_hpke_suite_t *suite, const uint8_t *pkR, size_t pkR_len,
+    const uint8_t *info, size_t info_len, const confer_hpke_keypair_t *eph,
+    uint8_t *enc)
+{
+    return confer_hpke_setup(ctx, CONFER_HPKE_MODE_BASE, suite, pkR, pkR_len,
+                             NULL, NULL, 0, info, info_len, eph, enc);
+}
+
+
+confer_hpke_err_t
+confer_hpke_setup_base_r(confer_hpke_ctx_t *ctx,
+    const confer_hpke_suite_t *suite, const uint8_t *enc, size_t enc_len,
+    const confer_hpke_keypair_t *kpR, const uint8_t *info, size_t info_len)
+{
+    if (kpR == NULL) {
+        memset(ctx, 0, sizeof(*ctx));
+        return CONFER_HPKE_ERR_BAD_LENGTH;
+    }
+
+    return confer_hpke_setup(ctx, CONFER_HPKE_MODE_BASE, suite, NULL, 0, kpR,
+                             enc, enc_len, info, info_len, NULL, NULL);
+}
+
+
+/* RFC 9180, 5.2: ComputeNonce(seq) = base_nonce XOR I2OSP(seq, Nn) */
+
+static void
+confer_hpke_nonce(const confer_hpke_ctx_t *ctx, uint8_t nonce[CONFER_HPKE_NN])
+{
+    int       i;
+    uint64_t  seq;
+
+    memcpy(nonce, ctx->base_nonce, CONFER_HPKE_NN);
+
+    seq = ctx->seq;
+    for (i = CONFER_HPKE_NN - 1; seq != 0; i--) {
+        nonce[i] ^= (uint8_t) seq;
+        seq >>= 8;
+    }
+}
+
+
+confer_hpke_err_t
+confer_hpke_seal(confer_hpke_ctx_t *ctx, const uint8_t *aad, size_t aad_len,
+    const uint8_t *pt, size_t pt_len, uint8_t *out, size_t out_cap,
+    size_t *out_len)
+{
+    uint8_t            nonce[CONFER_HPKE_NN];
+    confer_hpke_err_t  rc;
+
+    if (!ctx->ready) {
+        return CONFER_HPKE_ERR_NOT_READY;
+    }
+
+    if (ctx->suite.aead_id == CONFER_HPKE_AEAD_EXPORT_ONLY) {
+        return CONFER_HPKE_ERR_EXPORT_ONLY;
+    }
+
+    if (pt_len > SIZE_MAX - CONFER_HPKE_NT
+        || out_cap < pt_len + CONFER_HPKE_NT)
+    {
+        return CONFER_HPKE_ERR_BUFFER_TOO_SMALL;
+    }
+
+    /* the 96-bit counter cannot wrap here: a 64-bit one stops first */
+    if (ctx->seq == UINT64_MAX) {
+        return CONFER_HPKE_ERR_SEQ_OVERFLOW;
+    }
+
+    confer_hpke_nonce(ctx, nonce);
+
+    rc = confer_aead_seal(&ctx->aead, nonce, aad, aad_len, pt, pt_len, out);
+    if (rc != CONFER_HPKE_OK) {
+        return rc;
+    }
+
+    ctx->seq++;
+    *out_len = pt_len + CONFER_HPKE_NT;
+
+    return CONFER_HPKE_OK;
+}
+
+
+confer_hpke_err_t
+confer_hpke_open(confer_hpke_ctx_t *ctx, const uint8_t *aad, size_t aad_len,
+    const uint8_t *ct, size_t ct_len, uint8_t *out, size_t out_cap,
+    size_t *out_len)
+{
+    uint8_t            nonce[CONFER_HPKE_NN];
+    confer_hpke_err_t  rc;
+
+    if (!ctx->ready) {
+        return CONFER_HPKE_ERR_NOT_READY;
+    }
+
+    if (ctx->suite.aead_id == CONFER_HPKE_AEAD_EXPORT_ONLY) {
+        return CONFER_HPKE_ERR_EXPORT_ONLY;
+    }
+
+    if (ct_len < CONFER_HPKE_NT) {
+        return CONFER_HPKE_ERR_OPEN;
+    }
+
+    if (out_cap < ct_len - CONFER_HPKE_NT) {
+        return CONFER_HPKE_ERR_BUFFER_TOO_SMALL;
+    }
+
+    if (ctx->seq == UINT64_MAX) {
+        return CONFER_HPKE_ERR_SEQ_OVERFLOW;
+    }
+
+    confer_hpke_nonce(ctx, nonce);
+
+    rc = confer_aead_open(&ctx->aead, nonce, aad, aad_len, ct, ct_len, out);
+    if (rc != CONFER_HPKE_OK) {
+        return rc;
+    }
+
+    ctx->seq++;
+    *out_len = ct_len - CONFER_HPKE_NT;
+
+    return CONFER_HPKE_OK;
+}
+
+
+/* RFC 9180, 5.3: LabeledExpand(exporter_secret, "sec", context, L) */
+
+confer_hpke_err_t
+confer_hpke_export(const confer_hpke_ctx_t *ctx,
+    const uint8_t *exporter_context, size_t context_len, uint8_t *out,
+    size_t L)
+{
+    uint8_t       sid[10];
+    confer_iov_t  v;
+
+    if (!ctx->ready) {
+        return CONFER_HPKE_ERR_NOT_READY;
+    }
+
+    if (L > 255 * CONFER_HPKE_NH) {
+        return CONFER_HPKE_ERR_EXPORT_TOO_LONG;
+    }
+
+    sid[0] = 'H';
+    sid[1] = 'P';
+    sid[2] = 'K';
+    sid[3] = 'E';
+    sid[4] = (uint8_t) (ctx->suite.kem_id >> 8);
+    sid[5] = (uint8_t) ctx->suite.kem_id;
+    sid[6] = (uint8_t) (ctx->suite.kdf_id >> 8);
+    sid[7] = (uint8_t) ctx->suite.kdf_id;
+    sid[8] = (uint8_t) (ctx->suite.aead_id >> 8);
+    sid[9] = (uint8_t) ctx->suite.aead_id;
+
+    v.p = exporter_context;
+    v.n = context_len;
+
+    return confer_labeled_expand(sid, 10, ctx->exporter_secret, "sec", &v, 1,
+                                 out, L)
+           ? CONFER_HPKE_OK : CONFER_HPKE_ERR_CRYPTO;
+}
+
+
+void
+confer_hpke_cleanup(confer_hpke_ctx_t *ctx)
+{
+    confer_aead_cleanup(&ctx->aead);
+    sodium_memzero(ctx, sizeof(*ctx));
+}
+
+
+/* the AEADs, RFC 9180, 7.3 */
+
+static const EVP_CIPHER *
+confer_aes_gcm(size_t nk)
+{
+    EVP_CIPHER  **c;
+
+    c = nk == 16 ? &confer_aes128gcm : &confer_aes256gcm;
+
+    /* fetched once: an implicit fetch per context costs as much as a DH */
+    if (*c == NULL) {
+        *c = EVP_CIPHER_fetch(NULL, nk == 16 ? "AES-128-GCM" : "AES-256-GCM",
+                              NULL);
+    }
+
+    return *c;
+}
+
+
+confer_hpke_err_t
+confer_aead_init(confer_aead_t *aead, uint16_t aead_id, const uint8_t *key,
+    size_t key_len)
+{
+    size_t             nk;
+    const EVP_CIPHER  *cipher;
+
+    memset(aead, 0, sizeof(*aead));
+
+    nk = confer_hpke_aead_nk(aead_id);
+    if (nk == 0) {
+        return CONFER_HPKE_ERR_UNSUPPORTED_AEAD;
+    }
+
+    if (key_len != nk) {
+        return CONFER_HPKE_ERR_BAD_LENGTH;
+    }
+
+    aead->aead_id = aead_id;
+    aead->nk = (uint8_t) nk;
+
+    /* libsodium takes the key at each call; for AES it is kept for tests */
+    memcpy(aead->key, key, nk);
+
+    if (aead_id == CONFER_HPKE_AEAD_CHACHA20POLY1305) {
+        return confer_sodium_ready() ? CONFER_HPKE_OK : CONFER_HPKE_ERR_CRYPTO;
+    }
+
+    /* AES-GCM: the key schedule is computed here, once */
+
+    cipher = confer_aes_gcm(nk);
+    if (cipher == NULL) {
+        return CONFER_HPKE_ERR_CRYPTO;
+    }
+
+    aead->evp = EVP_CIPHER_CTX_new();
+    if (aead->evp == NULL) {
+        return CONFER_HPKE_ERR_CRYPTO;
+    }
+
+    if (!EVP_CipherInit_ex(aead->evp, cipher, NULL, key, NULL, 1)) {
+        confer_aead_cleanup(aead);
+        return CONFER_HPKE_ERR_CRYPTO;
+    }
+
+    return CONFER_HPKE_OK;
+}
+
+
+confer_hpke_err_t
+confer_aead_seal(confer_aead_t *aead, const uint8_t *nonce,
+    const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len,
+    uint8_t *out)
+{
+    int                 outl, chunk;
+    size_t              done;
+    unsigned long long  maclen;
+
+    if (aead->aead_id == CONFER_HPKE_AEAD_CHACHA20POLY1305) {
+        if (crypto_aead_chacha20poly1305_ietf_encrypt_detached(out,
+                out + pt_len, &maclen, pt, pt_len, aad, aad_len, NULL, nonce,
+                aead->key)
+            != 0)
+        {
+            return CONFER_HPKE_ERR_CRYPTO;
+        }
+
+        return CONFER_HPKE_OK;
+    }
+
+    if (aead->evp == NULL) {
+        return CONFER_HPKE_ERR_NOT_READY;
+    }
+
+    /* only the nonce (and, when it changes, the direction) is set */
+    if (!EVP_CipherInit_ex(aead->evp, NULL, NULL, NULL, nonce, 1)) {
+        return CONFER_HPKE_ERR_CRYPTO;
+    }
+
+    if (aad_len
+        && (aad_len > INT_MAX
+            || !EVP_CipherUpdate(aead->evp, NULL, &outl, aad, (int) aad_len)))
+    {
+        return CONFER_HPKE_ERR_CRYPTO;
+    }
+
+    for (done = 0; done < pt_len; done += (size_t) chunk) {
+        chunk = pt_len - done > (1 << 30) ? (1 << 30) : (int) (pt_len - done);
+
+        if (!EVP_CipherUpdate(aead->evp, out + done, &outl, pt + done, chunk)
+            || outl != chunk)
+        {
+            return CONFER_HPKE_ERR_CRYPTO;
+        }
+    }
+
+    if (!EVP_CipherFinal_ex(aead->evp, out + pt_len, &outl)
+        || !EVP_CIPHER_CTX_ctrl(aead->evp, EVP_CTRL_GCM_GET_TAG,
+                                CONFER_HPKE_NT, out + pt_len))
+    {
+        return CONFER_HPKE_ERR_CRYPTO;
+    }
+
+    return CONFER_HPKE_OK;
+}
+
+
+confer_hpke_err_t
+confer_aead_open(confer_aead_t *aead, const uint8_t *nonce,
+    const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len,
+    uint8_t *out)
+{
+    int      outl, chunk;
+    size_t   done, pt_len;
+    uint8_t  tag[CONFER_HPKE_NT];
+
+    if (ct_len < CONFER_HPKE_NT) {
+        return CONFER_HPKE_ERR_OPEN;
+    }
+
+    pt_len = ct_len - CONFER_HPKE_NT;
+
+    if (aead->aead_id == CONFER_HPKE_AEAD_CHACHA20POLY1305) {
+        /* libsodium checks the tag before it writes any plaintext */
+        if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, NULL,
+                ct, pt_len, ct + pt_len, aad, aad_len, nonce, aead->key)
+            != 0)
+        {
+            return CONFER_HPKE_ERR_OPEN;
+        }
+
+        return CONFER_HPKE_OK;
+    }
+
+    if (aead->evp == NULL) {
+        return CONFER_HPKE_ERR_NOT_READY;
+    }
+
+    /* the tag is copied first: out may overlap ct */
+    memcpy(tag, ct + pt_len, CONFER_HPKE_NT);
+
+    if (!EVP_CipherInit_ex(aead->evp, NULL, NULL, NULL, nonce, 0)) {
+        return CONFER_HPKE_ERR_CRYPTO;
+    }
+
+    if (!EVP_CIPHER_CTX_ctrl(aead->evp, EVP_CTRL_GCM_SET_TAG, CONFER_HPKE_NT,
+                             tag))
+    {
+        return CONFER_HPKE_ERR_CRYPTO;
+    }
+
+    if (aad_len
+        && (aad_len > INT_MAX
+            || !EVP_CipherUpdate(aead->evp, NULL, &outl, aad, (int) aad_len)))
+    {
+        return CONFER_HPKE_ERR_CRYPTO;
+    }
+
+    for (done = 0; done < pt_len; done += (size_t) chunk) {
+        chunk = pt_len - done > (1 << 30) ? (1 << 30) : (int) (pt_len - done);
+
+        if (!EVP_CipherUpdate(aead->evp, out + done, &outl, ct + done, chunk)
+            || outl != chunk)
+        {
+            OPENSSL_cleanse(out, done);
+            return CONFER_HPKE_ERR_CRYPTO;
+        }
+    }
+
+    if (EVP_CipherFinal_ex(aead->evp, out + pt_len, &outl) <= 0) {
+        /* GCM writes plaintext before the tag is checked: take it back */
+        OPENSSL_cleanse(out, pt_len);
+        return CONFER_HPKE_ERR_OPEN;
+    }
+
+    return CONFER_HPKE_OK;
+}
+
+
+void
+confer_aead_cleanup(confer_aead_t *aead)
+{
+    if (aead->evp) {
+        /* frees the key schedule after zeroing it */
+        EVP_CIPHER_CTX_free(aead->evp);
+    }
+
+    OPENSSL_cleanse(aead, sizeof(*aead));
+}

@@ -1,0 +1,568 @@
+/*
+ * Chunked OHTTP (draft-ietf-ohai-chunked-ohttp-08): byte for byte against
+ * the draft's example, and the reader's promises: the same plaintext
+ * chunks however the input is split, nothing released before its tag
+ * verified, a cut stream is an error, a chunk above the bound is refused.
+ */
+
+#include <jansson.h>
+
+#include "tap.h"
+#include "confer_chunked.h"
+
+
+typedef struct {
+    confer_ohttp_key_t  key;
+} keyring_t;
+
+/* what a reader produced: each chunk as 4-byte length then bytes */
+typedef struct {
+    uint8_t             data[1 << 20];
+    size_t              len;
+    int                 chunks;
+    confer_ohttp_err_t  rc;
+} record_t;
+
+
+static const confer_ohttp_key_t *
+lookup(void *data, uint8_t key_id)
+{
+    keyring_t  *kr = data;
+
+    return key_id == kr->key.config.key_id ? &kr->key : NULL;
+}
+
+
+static void
+rec_add(record_t *r, const uint8_t *p, size_t n)
+{
+    if (r->len + 4 + n > sizeof(r->data)) {
+        return;
+    }
+    r->data[r->len++] = (uint8_t) (n >> 24);
+    r->data[r->len++] = (uint8_t) (n >> 16);
+    r->data[r->len++] = (uint8_t) (n >> 8);
+    r->data[r->len++] = (uint8_t) n;
+    memcpy(r->data + r->len, p, n);
+    r->len += n;
+    r->chunks++;
+}
+
+
+/*
+ * Feeds (in, n) in pieces of the sizes given by cut() and finishes.
+ * step == 0 means all at once.  Returns the last status.
+ */
+static confer_ohttp_err_t
+run_reader(confer_chunked_reader_t *rd, const uint8_t *in, size_t n,
+    size_t step, unsigned seed, record_t *r)
+{
+    size_t              off, piece, used, ptn;
+    const uint8_t      *pt;
+    confer_ohttp_err_t  rc;
+
+    r->len = 0;
+    r->chunks = 0;
+
+    for (off = 0; off < n; ) {
+        if (step) {
+            piece = step;
+        } else if (seed) {
+            seed = seed * 1103515245 + 12345;
+            piece = 1 + (seed >> 16) % 97;
+        } else {
+            piece = n;
+        }
+        piece = piece < n - off ? piece : n - off;
+
+        while (piece > 0) {
+            rc = confer_chunked_feed(rd, in + off, piece, &used, &pt, &ptn);
+            off += used;
+            piece -= used;
+            if (rc == CONFER_OHTTP_AGAIN) {
+                break;
+            }
+            if (rc != CONFER_OHTTP_OK) {
+                r->rc = rc;
+                return rc;
+            }
+            rec_add(r, pt, ptn);
+        }
+    }
+
+    rc = confer_chunked_finish(rd, &pt, &ptn);
+    if (rc == CONFER_OHTTP_OK) {
+        rec_add(r, pt, ptn);
+    }
+    r->rc = rc;
+    return rc;
+}
+
+
+static size_t
+hexv(json_t *o, const char *k, uint8_t *out, size_t cap)
+{
+    long         n;
+    const char  *s;
+
+    s = json_string_value(json_object_get(o, k));
+    n = s ? tap_unhex(s, out, cap) : -1;
+    return n < 0 ? 0 : (size_t) n;
+}
+
+
+static record_t  rec_a, rec_b;
+static uint8_t   rdbuf[1 << 20];
+
+
+static void
+draft_example(json_t *v)
+{
+    int                      allsame;
+    size_t                   i, n, kcn, skn, reqn, encn, resn, eresn,
+                             saltn, off, split[3];
+    uint8_t                  kcb[256], sk[32], esk[32], req[256], ereq[512],
+                             res[64], eres[256], salt[64], want[64],
+                             buf[1024];
+    json_t                  *sp;
+    keyring_t                kr;
+    confer_ohttp_ctx_t       c, s;
+    confer_hpke_suite_t      suite = { 0x20, 1, 1 };
+    confer_chunked_reader_t  rd;
+
+    kcn = hexv(v, "key_config", kcb, sizeof(kcb));
+    skn = hexv(v, "gateway_secret_key", sk, sizeof(sk));
+    hexv(v, "client_ephemeral_secret_key", esk, sizeof(esk));
+    reqn = hexv(v, "bhttp_request", req, sizeof(req));
+    encn = hexv(v, "encapsulated_request", ereq, sizeof(ereq));
+    resn = hexv(v, "bhttp_response", res, sizeof(res));
+    eresn = hexv(v, "encapsulated_response", eres, sizeof(eres));
+    saltn = hexv(v, "response_salt", salt, sizeof(salt));
+
+    confer_keyconfig_decode(kcb, kcn, &kr.key.config, &n);
+    confer_hpke_keypair_from_sk(sk, skn, &kr.key.kp);
+
+    /* client writes the request in the example's chunks */
+    confer_ohttp_init(&c);
+    confer_ohttp_test_set_ephemeral(&c, esk, 32);
+    ok(confer_chunked_request_begin(&c, &kr.key.config, &suite, buf,
+                                    sizeof(buf), &n) == CONFER_OHTTP_OK
+       && n == 39, "draft: request header and enc written");
+    off = n;
+    sp = json_object_get(v, "request_chunks_plaintext_split");
+    for (i = 0; i < json_array_size(sp); i++) {
+        split[i] = json_integer_value(json_array_get(sp, i));
+    }
+    ok(confer_chunked_request_seal(&c, req, split[0], 0, buf + off,
+                                   sizeof(buf) - off, &n) == CONFER_OHTTP_OK
+       && n == confer_chunked_chunk_size(split[0], 0),
+       "draft: first chunk (%zu bytes) sealed, size predicted", split[0]);
+    off += n;
+    confer_chunked_request_seal(&c, req + split[0], split[1], 0, buf + off,
+                                sizeof(buf) - off, &n);
+    off += n;
+    ok(confer_chunked_request_seal(&c, req + split[0] + split[1],
+                                   reqn - split[0] - split[1], 1, buf + off,
+                                   sizeof(buf) - off, &n) == CONFER_OHTTP_OK
+       && n == confer_chunked_chunk_size(reqn - split[0] - split[1], 1),
+       "draft: final chunk sealed");
+    off += n;
+    is_mem(buf, off, ereq, encn, "draft: chunked request byte-exact");
+    is_int(confer_chunked_request_seal(&c, req, 1, 0, buf, sizeof(buf), &n),
+           CONFER_OHTTP_ERR_STATE, "draft: nothing after the final chunk");
+
+    /* server reads it, in one piece and byte by byte */
+    confer_ohttp_init(&s);
+    confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf,
+                                       sizeof(rdbuf));
+    is_int(run_reader(&rd, ereq, encn, 0, 0, &rec_a), CONFER_OHTTP_OK,
+           "draft: server reads the request");
+    is_int(rec_a.chunks, 3, "draft: in three chunks");
+    ok(rec_a.len == reqn + 12 && memcmp(rec_a.data + 4, req, 12) == 0
+       && memcmp(rec_a.data + 20, req + 12, 13) == 0,
+       "draft: chunk plaintexts are the BHTTP request's pieces");
+    confer_chunked_reader_cleanup(&rd);
+    confer_ohttp_cleanup(&s);
+
+    allsame = 1;
+    for (i = 1; i <= 41; i += 4) {
+        confer_ohttp_init(&s);
+        confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf,
+                                           sizeof(rdbuf));
+        run_reader(&rd, ereq, encn, i, 0, &rec_b);
+        allsame &= rec_b.rc == CONFER_OHTTP_OK && rec_b.len == rec_a.len
+                   && memcmp(rec_b.data, rec_a.data, rec_a.len) == 0;
+        confer_chunked_reader_cleanup(&rd);
+        confer_ohttp_cleanup(&s);
+    }
+    ok(allsame, "draft: same chunks when fed 1, 5, 9 ... 41 bytes at a time");
+
+    /* server answers with the example's nonce and chunks */
+    confer_ohttp_init(&s);
+    confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf,
+                                       sizeof(rdbuf));
+    run_reader(&rd, ereq, encn, 0, 0, &rec_b);
+    confer_ohttp_test_set_response_nonce(&s, salt + 32, saltn - 32);
+    ok(confer_chunked_response_begin(&s, buf, sizeof(buf), &n)
+       == CONFER_OHTTP_OK && n == 16, "draft: response nonce written");
+    n = hexv(v, "response_key", want, sizeof(want));
+    is_mem(s.res_aead.key, s.res_aead.nk, want, n, "draft: response key");
+    n = hexv(v, "response_nonce_aead", want, sizeof(want));
+    is_mem(s.res_nonce, 12, want, n, "draft: response AEAD nonce");
+
+    off = 16;
+    sp = json_object_get(v, "response_chunks_plaintext_split");
+    for (i = 0; i < json_array_size(sp); i++) {
+        split[i] = json_integer_value(json_array_get(sp, i));
+    }
+    confer_chunked_response_seal(&s, res, split[0], 0, buf + off,
+                                 sizeof(buf) - off, &n);
+    off += n;
+    confer_chunked_response_seal(&s, res + split[0], split[1], 0, buf + off,
+                                 sizeof(buf) - off, &n);
+    off += n;
+    confer_chunked_response_seal(&s, res + split[0] + split[1],
+                                 resn - split[0] - split[1], 1, buf + off,
+                                 sizeof(buf) - off, &n);
+    off += n;
+    is_mem(buf, off, eres, eresn, "draft: chunked response byte-exact");
+    is_int(confer_chunked_response_seal(&s, res, 1, 1, buf, sizeof(buf), &n),
+           CONFER_OHTTP_ERR_STATE, "draft: nothing after the final chunk");
+    confer_chunked_reader_cleanup(&rd);
+    confer_ohttp_cleanup(&s);
+
+    /* client reads the response */
+    confer_chunked_response_reader_init(&rd, &c, rdbuf, sizeof(rdbuf));
+    is_int(run_reader(&rd, eres, eresn, 1, 0, &rec_a), CONFER_OHTTP_OK,
+           "draft: client reads the response byte by byte");
+    ok(rec_a.chunks == 3 && rec_a.len == 12 + resn
+       && rec_a.data[4] == res[0] && rec_a.data[9] == res[1]
+       && rec_a.data[10] == res[2], "draft: the BHTTP response, 1+2+0");
+    confer_chunked_reader_cleanup(&rd);
+
+    confer_ohttp_cleanup(&c);
+    confer_hpke_keypair_cleanup(&kr.key.kp);
+}
+
+
+static uint8_t  stream[1 << 20], tampered[1 << 20], msg[300000];
+
+
+/* a whole exchange for one AEAD, with chunk sizes from sizes[] */
+static void
+exchange(uint16_t aead)
+{
+    int                      allsame, never;
+    size_t                   i, n, off, roff, pos, res_len, req_len,
+                             chunk_at[8];
+    keyring_t                kr;
+    confer_ohttp_ctx_t       c, s;
+    confer_ohttp_err_t       rc;
+    confer_hpke_suite_t      suite = { 0x20, 1, 0 };
+    confer_chunked_reader_t  rd;
+    static const size_t      sizes[] = { 0, 1, 63, 64, 16383, 100000, 7 };
+
+    suite.aead_id = aead;
+    for (i = 0; i < sizeof(msg); i++) {
+        msg[i] = (uint8_t) (i * 31 + (i >> 8));
+    }
+
+    memset(&kr, 0, sizeof(kr));
+    confer_hpke_generate_keypair(&kr.key.kp);
+    kr.key.config.key_id = 5;
+    kr.key.config.kem_id = 0x20;
+    memcpy(kr.key.config.pk, kr.key.kp.pk, 32);
+    kr.key.config.nsuites = 1;
+    kr.key.config.suites[0].kdf_id = 1;
+    kr.key.config.suites[0].aead_id = aead;
+
+    confer_ohttp_init(&c);
+    confer_chunked_request_begin(&c, &kr.key.config, &suite, stream,
+                                 sizeof(stream), &off);
+    pos = 0;
+    for (i = 0; i < 7; i++) {
+        chunk_at[i] = off;
+        rc = confer_chunked_request_seal(&c, msg + pos, sizes[i], i == 6,
+                                         stream + off, sizeof(stream) - off,
+                                         &n);
+        if (rc != CONFER_OHTTP_OK) {
+            diag("seal: %s", confer_ohttp_strerror(rc));
+        }
+        off += n;
+        pos += sizes[i];
+    }
+    req_len = off;
+    chunk_at[7] = off;
+
+    confer_ohttp_init(&s);
+    confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf,
+                                       sizeof(rdbuf));
+    rc = run_reader(&rd, stream, req_len, 0, 0, &rec_a);
+    ok(rc == CONFER_OHTTP_OK && rec_a.chunks == 7
+       && rec_a.len == pos + 7 * 4,
+       "aead %d: request of 7 chunks (0 to 100000 bytes) read back", aead);
+    confer_chunked_reader_cleanup(&rd);
+
+    /* split invariance, random and fixed cuts */
+    allsame = 1;
+    for (i = 1; i < 12; i++) {
+        confer_ohttp_cleanup(&s);
+        confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf,
+                                           sizeof(rdbuf));
+        run_reader(&rd, stream, req_len, i < 4 ? i * 1000 : 0, (unsigned) i,
+                   &rec_b);
+        allsame &= rec_b.rc == CONFER_OHTTP_OK && rec_b.len == rec_a.len
+                   && memcmp(rec_b.data, rec_a.data, rec_a.len) == 0;
+        confer_chunked_reader_cleanup(&rd);
+    }
+    ok(allsame, "aead %d: identical output for 11 different splits", aead);
+
+    /* every cut of the stream is an error at finish, never a clean end */
+    never = 1;
+    for (i = 0; i < req_len; i += (i < 200 || req_len - i < 200) ? 1 : 997) {
+        confer_ohttp_cleanup(&s);
+        confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf,
+                                           sizeof(rdbuf));
+        rc = run_reader(&rd, stream, i, 0, 0, &rec_b);
+        never &= rc != CONFER_OHTTP_OK;
+        confer_chunked_reader_cleanup(&rd);
+    }
+    ok(never, "aead %d: no truncation of the request ends cleanly", aead);
+
+    confer_ohttp_cleanup(&s);
+    confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf,
+                                       sizeof(rdbuf));
+    rc = run_reader(&rd, stream, chunk_at[6], 0, 0, &rec_b);
+    ok(rc == CONFER_OHTTP_ERR_INCOMPLETE && rec_b.chunks == 6,
+       "aead %d: cut before the final chunk: 6 chunks, then incomplete",
+       aead);
+    confer_chunked_reader_cleanup(&rd);
+
+    /* drop chunk 2: the sequence numbers no longer line up */
+    memcpy(tampered, stream, chunk_at[2]);
+    memcpy(tampered + chunk_at[2], stream + chunk_at[3],
+           req_len - chunk_at[3]);
+    confer_ohttp_cleanup(&s);
+    confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf,
+                                       sizeof(rdbuf));
+    rc = run_reader(&rd, tampered, req_len - (chunk_at[3] - chunk_at[2]), 0,
+                    0, &rec_b);
+    ok(rc == CONFER_OHTTP_ERR_DECRYPT && rec_b.chunks == 2,
+       "aead %d: a dropped chunk is caught at the next one", aead);
+    confer_chunked_reader_cleanup(&rd);
+
+    /* a non-final chunk re-labelled as final (truncation attack) */
+    memcpy(tampered, stream, chunk_at[6]);
+    tampered[chunk_at[5]] = 0;
+    memcpy(tampered + chunk_at[5] + 1, stream + chunk_at[5] + 1,
+           chunk_at[6] - chunk_at[5] - 1);
+    confer_ohttp_cleanup(&s);
+    confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf,
+                                       sizeof(rdbuf));
+    rc = run_reader(&rd, tampered, chunk_at[6], 0, 0, &rec_b);
+    ok(rc == CONFER_OHTTP_ERR_DECRYPT || rc == CONFER_OHTTP_ERR_MALFORMED,
+       "aead %d: a non-final chunk passed off as final is refused (%s)",
+       aead, confer_ohttp_strerror(rc));
+    confer_chunked_reader_cleanup(&rd);
+
+    /* flipped bit in the 100000-byte chunk: no plaintext of it released */
+    memcpy(tampered, stream, req_len);
+    tampered[chunk_at[5] + 500] ^= 4;
+    confer_ohttp_cleanup(&s);
+    confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf,
+                                       sizeof(rdbuf));
+    rc = run_reader(&rd, tampered, req_len, 333, 0, &rec_b);
+    ok(rc == CONFER_OHTTP_ERR_DECRYPT && rec_b.chunks == 5,
+       "aead %d: tampered chunk fails, earlier chunks only", aead);
+    ok(confer_chunked_feed(&rd, stream, 1, &n, (const uint8_t **) &msg, &n)
+       == CONFER_OHTTP_ERR_DECRYPT, "aead %d: and the error sticks", aead);
+    confer_chunked_reader_cleanup(&rd);
+
+    /* a reader bounded below the largest chunk */
+    confer_ohttp_cleanup(&s);
+    confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf, 65536);
+    rc = run_reader(&rd, stream, req_len, 0, 0, &rec_b);
+    ok(rc == CONFER_OHTTP_ERR_CHUNK_TOO_LARGE && rec_b.chunks == 5,
+       "aead %d: 100016-byte chunk refused by a 64 KiB reader", aead);
+    confer_chunked_reader_cleanup(&rd);
+
+    /* the response, and its reader */
+    confer_ohttp_cleanup(&s);
+    confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf,
+                                       sizeof(rdbuf));
+    run_reader(&rd, stream, req_len, 0, 0, &rec_b);
+    confer_chunked_reader_cleanup(&rd);
+
+    ok(confer_chunked_response_begin(&s, stream, sizeof(stream), &off)
+       == CONFER_OHTTP_OK
+       && off == confer_ohttp_response_nonce_size(aead),
+       "aead %d: response nonce", aead);
+    pos = 0;
+    for (i = 0; i < 7; i++) {
+        chunk_at[i] = off;
+        confer_chunked_response_seal(&s, msg + pos, sizes[6 - i], i == 6,
+                                     stream + off, sizeof(stream) - off, &n);
+        off += n;
+        pos += sizes[6 - i];
+    }
+    res_len = off;
+
+    confer_chunked_response_reader_init(&rd, &c, rdbuf, sizeof(rdbuf));
+    rc = run_reader(&rd, stream, res_len, 0, 0, &rec_a);
+    ok(rc == CONFER_OHTTP_OK && rec_a.chunks == 7
+       && memcmp(rec_a.data + 4, msg, 7) == 0,
+       "aead %d: response of 7 chunks read back", aead);
+    confer_chunked_reader_cleanup(&rd);
+
+    allsame = 1;
+    never = 1;
+    for (i = 1; i < 8; i++) {
+        /* the client context's response state is per reading: redo it */
+        c.res_ready = 0;
+        confer_aead_cleanup(&c.res_aead);
+        confer_chunked_response_reader_init(&rd, &c, rdbuf, sizeof(rdbuf));
+        run_reader(&rd, stream, res_len, 0, (unsigned) (i * 77), &rec_b);
+        allsame &= rec_b.rc == CONFER_OHTTP_OK && rec_b.len == rec_a.len
+                   && memcmp(rec_b.data, rec_a.data, rec_a.len) == 0;
+        confer_chunked_reader_cleanup(&rd);
+
+        c.res_ready = 0;
+        confer_aead_cleanup(&c.res_aead);
+        confer_chunked_response_reader_init(&rd, &c, rdbuf, sizeof(rdbuf));
+        roff = res_len - i * 3;
+        never &= run_reader(&rd, stream, roff, 0, 0, &rec_b)
+                 != CONFER_OHTTP_OK;
+        confer_chunked_reader_cleanup(&rd);
+    }
+    ok(allsame, "aead %d: response output identical for 7 random splits",
+       aead);
+    ok(never, "aead %d: a cut response never ends cleanly", aead);
+
+    confer_ohttp_cleanup(&s);
+    confer_ohttp_cleanup(&c);
+    confer_hpke_keypair_cleanup(&kr.key.kp);
+}
+
+
+static void
+framing(void)
+{
+    size_t                   n, used, ptn;
+    uint8_t                  hdr[64];
+    keyring_t                kr;
+    const uint8_t           *pt;
+    confer_ohttp_ctx_t       c, s;
+    confer_hpke_suite_t      suite = { 0x20, 1, 1 };
+    confer_chunked_reader_t  rd;
+
+    memset(&kr, 0, sizeof(kr));
+    confer_hpke_generate_keypair(&kr.key.kp);
+    kr.key.config.key_id = 9;
+    kr.key.config.kem_id = 0x20;
+    memcpy(kr.key.config.pk, kr.key.kp.pk, 32);
+    kr.key.config.nsuites = 1;
+    kr.key.config.suites[0].kdf_id = 1;
+    kr.key.config.suites[0].aead_id = 1;
+
+    /* unknown key id: said at the first byte */
+    confer_ohttp_init(&s);
+    confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf, 4096);
+    hdr[0] = 8;
+    ok(confer_chunked_feed(&rd, hdr, 1, &used, &pt, &ptn)
+       == CONFER_OHTTP_ERR_UNKNOWN_KEY, "unknown key id at the first byte");
+    confer_ohttp_cleanup(&s);
+
+    /* a chunk length below the tag size */
+    confer_ohttp_init(&c);
+    confer_chunked_request_begin(&c, &kr.key.config, &suite, hdr,
+                                 sizeof(hdr), &n);
+    hdr[n++] = 15;
+    confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf, 4096);
+    ok(confer_chunked_feed(&rd, hdr, n, &used, &pt, &ptn)
+       == CONFER_OHTTP_ERR_MALFORMED, "chunk length 15 is malformed");
+
+    confer_ohttp_cleanup(&s);
+    hdr[n - 1] = 0x80;
+    hdr[n++] = 0;
+    hdr[n++] = 0x10;
+    hdr[n++] = 0x01;
+    confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf, 4096);
+    ok(confer_chunked_feed(&rd, hdr, n, &used, &pt, &ptn)
+       == CONFER_OHTTP_ERR_CHUNK_TOO_LARGE,
+       "a 4097-byte chunk for a 4096-byte reader, said at its length");
+    confer_ohttp_cleanup(&s);
+
+    confer_ohttp_init(&s);
+    confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf, 4096);
+    ok(confer_chunked_finish(&rd, &pt, &ptn) == CONFER_OHTTP_ERR_INCOMPLETE,
+       "an empty stream is incomplete");
+    confer_ohttp_cleanup(&s);
+
+    /* a response reader without a request sent */
+    confer_ohttp_init(&s);
+    confer_chunked_response_reader_init(&rd, &s, rdbuf, 4096);
+    ok(confer_chunked_feed(&rd, hdr, 5, &used, &pt, &ptn)
+       == CONFER_OHTTP_ERR_STATE, "response reader needs a sent request");
+    ok(confer_chunked_response_begin(&c, hdr, sizeof(hdr), &n)
+       == CONFER_OHTTP_ERR_STATE, "a client cannot write a response");
+
+    confer_ohttp_cleanup(&s);
+    confer_ohttp_cleanup(&c);
+
+    /* sizes the padding code relies on */
+    is_int(confer_chunked_chunk_size(0, 1), 17, "empty final chunk: 17");
+    is_int(confer_chunked_chunk_size(47, 0), 64, "47 bytes: 1 + 63");
+    is_int(confer_chunked_chunk_size(48, 0), 66, "48 bytes: 2 + 64");
+    is_int(confer_chunked_chunk_size(16367, 0), 16385, "16367: 2 + 16383");
+    is_int(confer_chunked_chunk_size(16368, 0), 16388, "16368: 4 + 16384");
+    {
+        int     good;
+        size_t  w;
+
+        good = 1;
+        for (w = 0; w < 70000; w++) {
+            long long  p;
+
+            p = confer_chunked_max_plaintext(w, 0);
+            if (p >= 0) {
+                good &= confer_chunked_chunk_size((size_t) p, 0) <= w
+                        && confer_chunked_chunk_size((size_t) p + 1, 0) > w;
+            } else {
+                good &= w < 17;
+            }
+            p = confer_chunked_max_plaintext(w, 1);
+            good &= p < 0 ? w < 17
+                          : confer_chunked_chunk_size((size_t) p, 1) == w;
+        }
+        ok(good, "max_plaintext is the largest fit for every size < 70000");
+    }
+
+    confer_hpke_keypair_cleanup(&kr.key.kp);
+}
+
+
+int
+main(void)
+{
+    char           path[4096];
+    json_t        *v;
+    json_error_t   err;
+
+    framing();
+    exchange(CONFER_HPKE_AEAD_AES128GCM);
+    exchange(CONFER_HPKE_AEAD_AES256GCM);
+    exchange(CONFER_HPKE_AEAD_CHACHA20POLY1305);
+
+    snprintf(path, sizeof(path), "%s/ohttp-chunked-example.json",
+             tap_vectors_dir());
+    v = json_load_file(path, 0, &err);
+    if (v == NULL) {
+        diag("no vectors at %s: draft example skipped", path);
+        return done_testing();
+    }
+
+    draft_example(v);
+    json_decref(v);
+
+    return done_testing();
+}
