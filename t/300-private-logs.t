@@ -67,7 +67,7 @@ EOF
 
 my $port = $t->port('front');
 
-# --- the proxied request ------------------------------------------------------
+# --- the proxied request -----------------------------------------------------
 
 my $body = '{"model":"mock-model","messages":[{"role":"user","content":"'
          . $canary{prompt} . '"}]}';

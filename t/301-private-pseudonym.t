@@ -55,7 +55,7 @@ location = /addr {
 EOF
 });
 
-# --- stable for one client, in every worker ---------------------------------
+# --- stable for one client, in every worker ----------------------------------
 
 my (%pseudo, %pids);
 
@@ -76,7 +76,7 @@ my $p3 = addr('127.0.0.3', 'front');
 like($p3, qr/^$PSEUDO$/, '127.0.0.3 has a pseudonym too');
 isnt($p3, $p2, 'another client, another pseudonym');
 
-# --- limit_req still limits one client, and only it -------------------------
+# --- limit_req still limits one client, and only it --------------------------
 
 is(status(from('127.0.0.2', $t->port('front'), get('/v1/models'))), 200,
    'limit_req: the first request of 127.0.0.2 passes');
@@ -89,12 +89,12 @@ my $err = Confer::Test::read_file($t->error_log('front'));
 like($err, qr/limiting requests, .* client: \Q$p2\E, /,
      'the error log names the pseudonym of the limited client');
 
-# --- across a reload --------------------------------------------------------
+# --- across a reload ---------------------------------------------------------
 
 ok($t->reload('front'), 'reload');
 is(addr('127.0.0.2', 'front'), $p2, 'the same pseudonym after a reload');
 
-# --- IPv6 -------------------------------------------------------------------
+# --- IPv6 --------------------------------------------------------------------
 
 SKIP: {
     skip 'no IPv6 loopback', 2 unless $v6;
@@ -104,11 +104,12 @@ SKIP: {
     print $s get('/addr');
     local $/;
     my $a = body(scalar <$s>);
-    like($a, qr/^fd[0-9a-f]{2}:[0-9a-f:]+$/, 'an IPv6 pseudonym is in fd00::/8');
+    like($a, qr/^fd[0-9a-f]{2}:[0-9a-f:]+$/,
+         'an IPv6 pseudonym is in fd00::/8');
     unlike($a, qr/^::1$/, 'not ::1');
 }
 
-# --- the key rotates --------------------------------------------------------
+# --- the key rotates ---------------------------------------------------------
 
 my $first = addr('127.0.0.2', 'fast');
 like($first, qr/^$PSEUDO$/, 'period=1s: a pseudonym');
@@ -137,7 +138,8 @@ sub addr {
 
 sub get {
     my ($path) = @_;
-    return "GET $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    return "GET $path HTTP/1.1\r\nHost: localhost\r\n"
+           . "Connection: close\r\n\r\n";
 }
 
 # A request from a given local address (Confer::HTTP always uses

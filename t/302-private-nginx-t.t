@@ -21,7 +21,7 @@ my $CONFLICT = re(qr/conflicts with "confer_private on" \(\S+:\d+\): debug /,
                   qr/lines carry client addresses and headers; add /,
                   qr/"debug_log=allow" to "confer_private"/);
 
-# --- debug logging ----------------------------------------------------------
+# --- debug logging -----------------------------------------------------------
 
 my @cases = (
     [ 'the main error_log at debug', { server => 'confer_private on;' },
@@ -103,7 +103,7 @@ ok($ok, 'servers of one port that agree are fine') or diag($out);
                             server => 'confer_private on;' });
 ok($ok, 'http level and server level') or diag($out);
 
-# --- parameters ---------------------------------------------------------------
+# --- parameters --------------------------------------------------------------
 
 for my $c ([ 'confer_private maybe;',
              re(qr/invalid value "maybe" in "confer_private" directive, /,
@@ -130,7 +130,7 @@ for my $c ([ 'confer_private maybe;',
     like($out, $c->[1], '... and says why') or diag($out);
 }
 
-# --- a reload that meets a late debug main log --------------------------------
+# --- a reload that meets a late debug main log -------------------------------
 
 my $late = <<'EOF';
 http {
@@ -152,7 +152,8 @@ like(Confer::Test::read_file($t->error_log('front')), $alert,
      '... and says that debug logging is off');
 $t->allow_error_log(front => $alert);
 
-my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.2', PeerAddr => '127.0.0.1',
+my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.2',
+                              PeerAddr => '127.0.0.1',
                               PeerPort => $t->port('front'));
 print $s "GET /addr HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 local $/;

@@ -64,7 +64,7 @@ location = /addr {
 EOF
 });
 
-# --- X-Forwarded-For ------------------------------------------------------------
+# --- X-Forwarded-For ---------------------------------------------------------
 
 my ($lb) = split ' ', get('127.0.0.2', 'lb');
 like($lb, qr/^$PSEUDO$/, 'the balancer itself gets a pseudonym');
@@ -96,7 +96,7 @@ like($r, qr{^HTTP/1.1 200 }, 'proxied');
 is($t->mock_requests->[-1]{headers}{'x-forwarded-for'}, $pa,
    'the mock gets the pseudonym alone in X-Forwarded-For');
 
-# --- the PROXY protocol -----------------------------------------------------------
+# --- the PROXY protocol ------------------------------------------------------
 
 my ($ra, $ppa, $port) = split ' ', get_pp('127.0.0.2', 'pp', $A);
 is($ra, $lb, 'PROXY protocol: $remote_addr is the balancer\'s pseudonym');
