@@ -18,8 +18,9 @@ enum {
 
 /* stripper states */
 enum {
-    SP_LINE_START = 0,   /* at the start of the stream or after an LF */
-    SP_MID,              /* inside a line that is not padding */
+    SP_MID = 0,          /* inside a line that is not padding, or at the
+                            start of the stream */
+    SP_LINE_START,       /* after an LF */
     SP_COLON,            /* ':' at a line start, held back */
     SP_TILDES            /* ':' and tildes at a line start, held back */
 };
@@ -147,8 +148,7 @@ pad_sse_wire(size_t extra, size_t d)
 
 /*
  * The first place in p[0..n) where a line starts for certain, whatever
- * comes after: see confer_pad.h.  A stream that begins with 0xEF may begin
- * with a byte order mark, which must stay first.
+ * comes after: after an LF (see confer_pad.h).
  */
 static int
 pad_line_start(const confer_pad_sse_t *s, const uint8_t *p, size_t n,
@@ -156,7 +156,7 @@ pad_line_start(const confer_pad_sse_t *s, const uint8_t *p, size_t n,
 {
     const uint8_t  *lf;
 
-    if (s->state == PS_LF || (s->state == PS_START && n && p[0] != 0xef)) {
+    if (s->state == PS_LF) {
         *at = 0;
         return 1;
     }
@@ -308,7 +308,7 @@ void
 confer_pad_strip_init(confer_pad_strip_t *s)
 {
     memset(s, 0, sizeof(confer_pad_strip_t));
-    s->state = SP_LINE_START;
+    s->state = SP_MID;
 }
 
 

@@ -24,18 +24,19 @@
  *    comment line ":~...~\n" that makes that wire size a multiple of the
  *    quantum, and where it can go: at a line start the padder knows of, so
  *    that any SSE parser ignores it.  That is the start of the read when
- *    the bytes sent before ended with LF (or at the start of the stream,
- *    unless it may begin with a byte order mark), else just after the
- *    first LF in the read.  Never after a CR: a CR LF pair split across
- *    reads would otherwise gain an empty line, which dispatches an event.
+ *    the bytes sent before ended with LF, else just after the first LF in
+ *    the read.  Never after a CR: a CR LF pair split across reads would
+ *    otherwise gain an empty line, which dispatches an event.  Never at the
+ *    very start of the stream either: a byte order mark must stay first,
+ *    and stripping a line there could make one first.
  *    A read that offers no such place (a piece of a long line with no LF)
  *    is reported; the caller should keep it and send it with the next read,
  *    which costs no latency since no SSE event can complete before that
  *    line's end.
  *
  * 3. The gateway's stripper: fed the decrypted event stream in pieces of
- *    any size, it removes exactly the lines ":~+\n" that start at the start
- *    of the stream or after an LF, and passes every other byte through
+ *    any size, it removes exactly the lines ":~+\n" that start after an
+ *    LF, and passes every other byte through
  *    (": ping" and other comments too).  Its output does not depend on how
  *    the input is split; its state is a few words.
  */

@@ -148,13 +148,18 @@ test_sse_examples(void)
     /* a 16-byte event: chunk 1 + 16, ciphertext 33, wire 34; to reach 256
        the data grows to 236 (2-byte length), so the line is 220 bytes */
     confer_pad_sse_init(&s, 256);
-    rc = confer_pad_sse(&s, 0, B("data: {\"x\":1}\n\n\n"), out, sizeof(out),
+    rc = confer_pad_sse(&s, 0, B("data: {\"x\":12}\n\n"), out, sizeof(out),
                         &len);
     ok(rc == CONFER_PAD_OK && len == 236, "a 16-byte event pads to 236");
-    ok(out[0] == ':' && out[1] == '~' && out[218] == '~' && out[219] == '\n'
-       && memcmp(out + 220, "data: {\"x\":1}\n\n\n", 16) == 0,
-       "with a comment line :~...~ before it at the stream start");
+    ok(memcmp(out, "data: {\"x\":12}\n:~", 17) == 0 && out[233] == '~'
+       && out[234] == '\n' && out[235] == '\n',
+       "with a comment line :~...~ after its first LF (stream start)");
     is_int(wire(0, len), 256, "and 256 bytes on the wire");
+
+    rc = confer_pad_sse(&s, 0, B("data: 2\n\n"), out, sizeof(out), &len);
+    ok(rc == CONFER_PAD_OK && out[0] == ':' && out[len - 10] == '\n'
+       && memcmp(out + len - 9, "data: 2\n\n", 9) == 0,
+       "the next read, after an LF: at its start");
 
     confer_pad_sse_init(&s, 256);
     rc = confer_pad_sse_plan(&s, 0, B("\xef\xbb\xbf" "data: a\n\n"), &at,
@@ -256,7 +261,8 @@ test_strip_examples(void)
         const char  *out;
         const char  *what;
     } cases[] = {
-        { ":~~~\ndata: a\n\n", "data: a\n\n", "a padding line at the start" },
+        { ":~~~\ndata: a\n\n", ":~~~\ndata: a\n\n",
+          "the stream start is not ours: stays" },
         { "data: a\n:~\n\n", "data: a\n\n", "after an LF" },
         { "\n:~\n:~~\n", "\n", "two in a row" },
         { ": ping\n", ": ping\n", "other comments stay" },

@@ -18,8 +18,8 @@
 #include "confer_pad.h"
 
 
-/* removes every ":~+\n" at the stream start or after an LF; returns the
-   output length (out holds n bytes) */
+/* removes every ":~+\n" that follows an LF; returns the output length
+   (out holds n bytes) */
 static inline size_t
 sse_ref_strip(const uint8_t *p, size_t n, uint8_t *out)
 {
@@ -28,7 +28,7 @@ sse_ref_strip(const uint8_t *p, size_t n, uint8_t *out)
 
     i = 0;
     o = 0;
-    line_start = 1;
+    line_start = 0;
 
     while (i < n) {
         if (line_start && p[i] == ':') {
