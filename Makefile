@@ -35,12 +35,15 @@ CORE_SRCS   := $(wildcard ngx_confer_module/confer_*.c)
 ATTEST_SRCS := $(wildcard attest/attest_*.c)
 GLUE_SRCS   := $(wildcard ngx_confer_module/ngx_http_confer_*.c)
 HDRS        := $(wildcard ngx_confer_module/*.h attest/*.h)
+TEST_HDRS   := $(wildcard t/unit/*.h t/fuzz/*.h)
 LIB_OBJS    := $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRCS) $(ATTEST_SRCS))
 UNIT_SRCS   := $(wildcard t/unit/*.c)
 UNIT_BINS   := $(patsubst t/unit/%.c,$(BUILD)/t/unit/%,$(UNIT_SRCS))
 FUZZ_SRCS   := $(wildcard t/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(patsubst t/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 REPLAY_BINS := $(patsubst t/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRCS))
+TOOL_SRCS   := $(wildcard t/tools/*.c)
+TOOL_BINS   := $(patsubst t/tools/%.c,$(BUILD)/t/tools/%,$(TOOL_SRCS))
 
 MODULE      := $(BUILD)/nginx/ngx_http_confer_module.so
 CLI         := $(BUILD)/confer-attest
@@ -52,14 +55,16 @@ APT_PKGS    := nginx nginx-dev libssl-dev libsodium-dev libjansson-dev \
 export CONFER_BUILD := $(ABS_BUILD)
 export CONFER_NGINX := $(NGINX_BIN)
 
-.PHONY: all module cli units replay deps test test-asan bench fuzz run clean
+.PHONY: all module cli units replay tools deps test test-asan bench fuzz run \
+        clean
 
-all: module cli units replay
+all: module cli units replay tools
 
 module: $(MODULE)
 cli: $(CLI)
 units: $(UNIT_BINS)
 replay: $(REPLAY_BINS)
+tools: $(TOOL_BINS)
 
 # --- nginx module -----------------------------------------------------------
 
@@ -97,13 +102,19 @@ $(BUILD)/libconfer.a: $(LIB_OBJS)
 $(CLI): attest/confer-attest.c $(BUILD)/libconfer.a $(HDRS)
 	$(CC) $(CFLAGS_CORE) $< -o $@ $(BUILD)/libconfer.a $(LIBS)
 
-$(BUILD)/t/unit/%: t/unit/%.c t/unit/tap.h $(BUILD)/libconfer.a $(HDRS)
+$(BUILD)/t/unit/%: t/unit/%.c $(TEST_HDRS) $(BUILD)/libconfer.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_CORE) -It/unit $< -o $@ $(BUILD)/libconfer.a $(LIBS)
 
+# small C tools that tests drive (interop against Node implementations)
+$(BUILD)/t/tools/%: t/tools/%.c $(BUILD)/libconfer.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_CORE) $< -o $@ $(BUILD)/libconfer.a $(LIBS)
+
 # fuzz harnesses built with a plain main() that replays a corpus directory,
 # so that make test runs every corpus without clang
-$(BUILD)/fuzz-replay/%: t/fuzz/%.c t/fuzz/replay.c $(BUILD)/libconfer.a $(HDRS)
+$(BUILD)/fuzz-replay/%: t/fuzz/%.c t/fuzz/replay.c $(BUILD)/libconfer.a \
+                        $(HDRS) $(TEST_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_CORE) $< t/fuzz/replay.c -o $@ $(BUILD)/libconfer.a $(LIBS)
 
@@ -112,7 +123,7 @@ $(BUILD)/fuzz-replay/%: t/fuzz/%.c t/fuzz/replay.c $(BUILD)/libconfer.a $(HDRS)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=undefined -Ingx_confer_module -Iattest
 
-$(BUILD)/fuzz/%: t/fuzz/%.c $(CORE_SRCS) $(ATTEST_SRCS) $(HDRS)
+$(BUILD)/fuzz/%: t/fuzz/%.c $(CORE_SRCS) $(ATTEST_SRCS) $(HDRS) $(TEST_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(CORE_SRCS) $(ATTEST_SRCS) -o $@ $(LIBS)
 
