@@ -44,6 +44,8 @@ FUZZ_BINS   := $(patsubst t/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 REPLAY_BINS := $(patsubst t/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRCS))
 TOOL_SRCS   := $(wildcard t/tools/*.c)
 TOOL_BINS   := $(patsubst t/tools/%.c,$(BUILD)/t/tools/%,$(TOOL_SRCS))
+BENCH_SRCS  := $(wildcard t/bench/*.c)
+BENCH_BINS  := $(patsubst t/bench/%.c,$(BUILD)/t/bench/%,$(BENCH_SRCS))
 
 MODULE      := $(BUILD)/nginx/ngx_http_confer_module.so
 CLI         := $(BUILD)/confer-attest
@@ -58,7 +60,7 @@ export CONFER_NGINX := $(NGINX_BIN)
 .PHONY: all module cli units replay tools deps test test-asan bench fuzz run \
         clean
 
-all: module cli units replay tools
+all: module cli units replay tools $(BENCH_BINS)
 
 module: $(MODULE)
 cli: $(CLI)
@@ -106,8 +108,13 @@ $(BUILD)/t/unit/%: t/unit/%.c $(TEST_HDRS) $(BUILD)/libconfer.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_CORE) -It/unit $< -o $@ $(BUILD)/libconfer.a $(LIBS)
 
-# small C tools that tests drive (interop against Node implementations)
+# small C tools that tests drive (interop against Node implementations),
+# and bench sections written in C
 $(BUILD)/t/tools/%: t/tools/%.c $(BUILD)/libconfer.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_CORE) $< -o $@ $(BUILD)/libconfer.a $(LIBS)
+
+$(BUILD)/t/bench/%: t/bench/%.c $(BUILD)/libconfer.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_CORE) $< -o $@ $(BUILD)/libconfer.a $(LIBS)
 

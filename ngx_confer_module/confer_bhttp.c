@@ -306,7 +306,7 @@ bhttp_w_varint(bhttp_writer_t *w, uint64_t v)
         return;
     }
 
-    if (w->out && !w->overflow && w->n + vl <= w->cap) {
+    if (w->out && !w->overflow && w->n <= w->cap && vl <= w->cap - w->n) {
         confer_bhttp_varint_put(tmp, v);
         memcpy(w->out + w->n, tmp, vl);
     }
