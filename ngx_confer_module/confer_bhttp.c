@@ -911,9 +911,17 @@ bhttp_section_end(confer_bhttp_decoder_t *d, confer_bhttp_event_t *ev)
         break;
 
     case SEC_HEADERS:
-        ev->type = CONFER_BHTTP_EV_HEADERS_END;
         d->state = ST_CONTENT_LEN;
         d->vgot = 0;
+
+        if (d->framing < 2) {
+            /* told once the content length is known, see confer_bhttp.h */
+            d->headers_end_due = 1;
+            ev->type = CONFER_BHTTP_EV_NONE;
+            break;
+        }
+
+        ev->type = CONFER_BHTTP_EV_HEADERS_END;
         break;
 
     default: /* SEC_TRAILERS */
@@ -1084,7 +1092,8 @@ bhttp_eof(confer_bhttp_decoder_t *d)
             break;
         }
 
-        d->state = ST_EOF_END;
+        d->state = d->headers_end_due ? ST_EOF_HEADERS_END : ST_EOF_END;
+        d->headers_end_due = 0;
         return CONFER_BHTTP_OK;
 
     case ST_EOF_HEADERS_END:
@@ -1290,8 +1299,14 @@ confer_bhttp_next(confer_bhttp_decoder_t *d, const uint8_t *p, size_t n,
                         return bhttp_fail(d, CONFER_BHTTP_ERR_SECTION);
                     }
 
+                    bhttp_section_end(d, ev);
+
+                    if (ev->type == CONFER_BHTTP_EV_NONE) {
+                        break;
+                    }
+
                     *consumed = i;
-                    return bhttp_section_end(d, ev);
+                    return CONFER_BHTTP_OK;
                 }
 
                 avail = n - i;
@@ -1339,10 +1354,18 @@ confer_bhttp_next(confer_bhttp_decoder_t *d, const uint8_t *p, size_t n,
 
                 if (d->v == 0) {
                     bhttp_section_start(d, SEC_TRAILERS);
-                    break;
+
+                } else {
+                    d->state = ST_CONTENT;
                 }
 
-                d->state = ST_CONTENT;
+                if (d->headers_end_due) {
+                    d->headers_end_due = 0;
+                    ev->type = CONFER_BHTTP_EV_HEADERS_END;
+                    *consumed = i;
+                    return CONFER_BHTTP_OK;
+                }
+
                 break;
             }
 

@@ -219,8 +219,10 @@ typedef struct {
 typedef struct {
     /* read-only for the caller */
     int                    framing;         /* -1 until read */
-    uint64_t               content_length;  /* known-length framing, once
-                                               read; else UINT64_MAX */
+    uint64_t               content_length;  /* known-length framing: set
+                                               when HEADERS_END is out (but
+                                               UINT64_MAX if truncated);
+                                               else UINT64_MAX */
     uint64_t               content_seen;
 
     /* private */
@@ -232,6 +234,7 @@ typedef struct {
     unsigned               state;
     unsigned               section;         /* info, headers or trailers */
     unsigned               eof;
+    unsigned               headers_end_due;
     unsigned               step;            /* part of a field or of the
                                                control data being read */
     confer_bhttp_rc_t      error;           /* sticky */

@@ -458,6 +458,48 @@ test_rfc_examples(void)
 }
 
 
+/* the content length at HEADERS_END, fed byte by byte */
+static uint64_t
+length_at_headers_end(int response, const char *hex)
+{
+    size_t                  n, i, used;
+    uint8_t                 m[1024], scratch[512];
+    confer_bhttp_rc_t       rc;
+    confer_bhttp_event_t    ev;
+    confer_bhttp_decoder_t  d;
+
+    n = unhex(hex, m, sizeof(m));
+    confer_bhttp_decoder_init(&d, response, scratch, sizeof(scratch), NULL);
+
+    for (i = 0; i <= n; i++) {
+        do {
+            rc = confer_bhttp_next(&d, m + i, i < n, i == n, &used, &ev);
+            if (rc == CONFER_BHTTP_OK
+                && ev.type == CONFER_BHTTP_EV_HEADERS_END)
+            {
+                return d.content_length;
+            }
+        } while (rc == CONFER_BHTTP_OK && used == 0);
+    }
+
+    return 0;
+}
+
+
+static void
+test_content_length(void)
+{
+    is_int(length_at_headers_end(1, fig13), 29,
+           "known-length: the content length is there at HEADERS_END");
+    ok(length_at_headers_end(1, fig11) == UINT64_MAX,
+       "indeterminate-length: no content length");
+    ok(length_at_headers_end(1, "0140c8") == UINT64_MAX,
+       "truncated after the status: no content length");
+    is_int(length_at_headers_end(0, fig8), 0,
+           "Figure 8: a content length of zero");
+}
+
+
 static void
 test_invalid(void)
 {
@@ -880,6 +922,7 @@ main(void)
 {
     test_varint();
     test_rfc_examples();
+    test_content_length();
     test_invalid();
     test_encoders();
     test_random_roundtrip();
