@@ -1074,7 +1074,9 @@ bhttp_eof(confer_bhttp_decoder_t *d)
         return CONFER_BHTTP_OK;
 
     case ST_FIELD:
-        if (d->vgot != 0 || d->step != FL_NAME_LEN
+        /* an indeterminate-length section that has not begun; a
+           known-length one here still has bytes to come */
+        if (d->framing < 2 || d->vgot != 0 || d->step != FL_NAME_LEN
             || d->section_fields != 0 || d->section == SEC_INFO)
         {
             break;

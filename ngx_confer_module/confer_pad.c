@@ -54,7 +54,7 @@ confer_pad_strerror(confer_pad_rc_t rc)
 }
 
 
-/* --- whole messages ------------------------------------------------------ */
+/* --- whole messages ----------------------------------------------------- */
 
 size_t
 confer_pad_bucket(size_t n)
@@ -90,7 +90,7 @@ confer_pad_bucket_padding(size_t n)
 }
 
 
-/* --- chunk sizes, draft-ietf-ohai-chunked-ohttp-08, 6.2 ------------------ */
+/* --- chunk sizes, draft-ietf-ohai-chunked-ohttp-08, 6.2 ----------------- */
 
 size_t
 confer_pad_chunk_wire(size_t plaintext)
@@ -119,7 +119,7 @@ confer_pad_final_padding(size_t plaintext, size_t quantum)
 }
 
 
-/* --- SSE padding ----------------------------------------------------------- */
+/* --- SSE padding -------------------------------------------------------- */
 
 void
 confer_pad_sse_init(confer_pad_sse_t *s, size_t quantum)
@@ -302,7 +302,7 @@ confer_pad_sse_sent(confer_pad_sse_t *s, const uint8_t *p, size_t n)
 }
 
 
-/* --- SSE padding stripper -------------------------------------------------- */
+/* --- SSE padding stripper ----------------------------------------------- */
 
 void
 confer_pad_strip_init(confer_pad_strip_t *s)

@@ -4,7 +4,9 @@
  *   - the events and the result are the same fed whole, byte by byte, and
  *     cut at places chosen from the option byte and the length;
  *   - a message that decodes, encoded again by our encoders in both
- *     framings with some padding, decodes to the same events.
+ *     framings with some padding, decodes to the same events;
+ *   - a second, whole-buffer decoder (bhttp_ref.h) accepts exactly what
+ *     ours accepts, with the same events.
  */
 
 #ifndef CONFER_BHTTP_FUZZ_H
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "../unit/bhttp_log.h"
+#include "bhttp_ref.h"
 #include "confer_bhttp.h"
 
 
@@ -153,8 +156,9 @@ fuzz_log(int response, const uint8_t *p, size_t n, const size_t *cuts,
 static int
 fuzz_bhttp(int response, const uint8_t *data, size_t size)
 {
-    int                      framing, f;
+    int                      framing, f, done;
     char                    *whole, *other;
+    blog_t                   rl;
     size_t                   n, i, nc, scratch, *cuts, len, pad;
     uint8_t                 *out;
     uint32_t                 x;
@@ -207,7 +211,21 @@ fuzz_bhttp(int response, const uint8_t *data, size_t size)
 
     /* the result is the last line (values cannot hold a raw LF) */
     len = strlen(whole);
-    if (len < 8 || strcmp(whole + len - 8, "\n= done\n") != 0) {
+    done = len >= 8 && strcmp(whole + len - 8, "\n= done\n") == 0;
+
+    if (scratch == CONFER_BHTTP_SCRATCH_DEFAULT) {
+        memset(&rl, 0, sizeof(rl));
+        blog_puts(&rl, "");
+        if (ref_decode(response, p, n, &rl) != done) {
+            fuzz_fail("the reference decoder disagrees", whole, rl.buf);
+        }
+        if (done && strcmp(whole, rl.buf) != 0) {
+            fuzz_fail("the reference decoder logs otherwise", whole, rl.buf);
+        }
+        free(rl.buf);
+    }
+
+    if (!done) {
         free(whole);
         return 0;
     }

@@ -570,6 +570,12 @@ test_invalid(void)
                 "an informational response and no final one");
     decodes_hex(1, "0340c80000", CONFER_BHTTP_DONE,
                 "a 200 with its trailers truncated");
+    decodes_hex(1, "0140c805", CONFER_BHTTP_ERR_TRUNCATED,
+                "a known-length header section announced, then nothing");
+    decodes_hex(1, "0140c8000003", CONFER_BHTTP_ERR_TRUNCATED,
+                "a known-length trailer section announced, then nothing");
+    decodes_hex(1, "0140c8000000", CONFER_BHTTP_DONE,
+                "three empty known-length sections");
 
     /* content */
     decodes_hex(1, "0340c80003616263", CONFER_BHTTP_ERR_TRUNCATED,
