@@ -126,7 +126,7 @@ ngx_http_confer_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
             if (p == NULL) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid zone size \"%V\": "
+                                   "invalid \"confer_cache\" zone \"%V\": "
                                    "zone=NAME:SIZE expected", &value[i]);
                 return NGX_CONF_ERROR;
             }
@@ -140,13 +140,15 @@ ngx_http_confer_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
             if (size == NGX_ERROR) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid zone size \"%V\"", &value[i]);
+                                   "invalid \"confer_cache\" zone size "
+                                   "\"%V\"", &value[i]);
                 return NGX_CONF_ERROR;
             }
 
             if (size < (ssize_t) (8 * ngx_pagesize)) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "zone \"%V\" is too small: at least %uzk",
+                                   "\"confer_cache\" zone \"%V\" is too "
+                                   "small: at least %uzk",
                                    &value[i], 8 * ngx_pagesize / 1024);
                 return NGX_CONF_ERROR;
             }
@@ -155,7 +157,8 @@ ngx_http_confer_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\"", &value[i]);
+                           "invalid \"confer_cache\" parameter \"%V\"",
+                           &value[i]);
         return NGX_CONF_ERROR;
     }
 

@@ -92,8 +92,8 @@ ngx_http_confer_fetch_target(ngx_conf_t *cf, ngx_str_t *url, ngx_str_t *uri,
 
     } else {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid terminator URL \"%V\": http:// or "
-                           "https:// expected", url);
+                           "invalid \"confer_seal\" terminator \"%V\": "
+                           "http:// or https:// expected", url);
         return NGX_ERROR;
     }
 
@@ -108,7 +108,7 @@ ngx_http_confer_fetch_target(ngx_conf_t *cf, ngx_str_t *url, ngx_str_t *uri,
     if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
         if (u.err) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "%s in terminator URL \"%V\"", u.err, url);
+                               "%s in \"confer_seal\" terminator \"%V\"", u.err, url);
         }
 
         return NGX_ERROR;
@@ -116,14 +116,16 @@ ngx_http_confer_fetch_target(ngx_conf_t *cf, ngx_str_t *url, ngx_str_t *uri,
 
     if (u.uri.len > 1 || (u.uri.len == 1 && u.uri.data[0] != '/')) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "terminator URL \"%V\" must not have a path",
+                           "\"confer_seal\" terminator \"%V\" must not "
+                           "have a path",
                            url);
         return NGX_ERROR;
     }
 
     if (u.naddrs == 0 || u.family == AF_UNIX) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "terminator URL \"%V\" has no TCP address", url);
+                           "\"confer_seal\" terminator \"%V\" has no TCP "
+                           "address", url);
         return NGX_ERROR;
     }
 
@@ -194,7 +196,8 @@ ngx_http_confer_fetch_target(ngx_conf_t *cf, ngx_str_t *url, ngx_str_t *uri,
     }
 #else
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "terminator URL \"%V\" needs nginx built with SSL",
+                       "\"confer_seal\" terminator \"%V\" needs nginx "
+                       "built with SSL",
                        url);
     return NGX_ERROR;
 #endif

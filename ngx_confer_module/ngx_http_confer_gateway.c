@@ -835,7 +835,8 @@ ngx_http_confer_seal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             if (size == NGX_ERROR || size < 1024 || size > 16 * 1024 * 1024)
             {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid value \"%V\": from 1k to 16m",
+                                   "invalid \"confer_seal\" value \"%V\": "
+                                   "from 1k to 16m",
                                    &value[i]);
                 return NGX_CONF_ERROR;
             }
@@ -892,7 +893,8 @@ ngx_http_confer_seal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 && ngx_strncasecmp(url[j].data, s.data, s.len) == 0)
             {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "duplicate terminator \"%V\"", &s);
+                                   "duplicate \"confer_seal\" terminator "
+                                   "\"%V\"", &s);
                 return NGX_CONF_ERROR;
             }
         }
@@ -968,7 +970,8 @@ ngx_http_confer_seal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\"", &value[i]);
+                       "invalid \"confer_seal\" parameter \"%V\"",
+                       &value[i]);
 
     return NGX_CONF_ERROR;
 }
@@ -1007,8 +1010,9 @@ ngx_http_confer_seal_aead(ngx_conf_t *cf, ngx_http_confer_seal_t *seal,
 
         if (a->name.len == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "unknown AEAD \"%V\" in \"%V\": aes-128-gcm, "
-                               "aes-256-gcm or chacha20-poly1305", &name,
+                               "unknown AEAD \"%V\" in \"confer_seal\" "
+                               "parameter \"%V\": aes-128-gcm, aes-256-gcm "
+                               "or chacha20-poly1305", &name,
                                value);
             return NGX_CONF_ERROR;
         }
@@ -1016,7 +1020,8 @@ ngx_http_confer_seal_aead(ngx_conf_t *cf, ngx_http_confer_seal_t *seal,
         for (i = 0; i < seal->naead; i++) {
             if (seal->aead[i] == a->id) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "AEAD \"%V\" twice in \"%V\"", &name,
+                                   "AEAD \"%V\" twice in \"confer_seal\" "
+                                   "parameter \"%V\"", &name,
                                    value);
                 return NGX_CONF_ERROR;
             }
@@ -1056,7 +1061,8 @@ ngx_http_confer_seal_policy(ngx_conf_t *cf, ngx_str_t *file,
 
     if (rc != ATTEST_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid policy \"%V\": %s: %s", file,
+                           "invalid \"confer_seal\" policy \"%V\": "
+                           "%s: %s", file,
                            attest_strerror(rc), msg);
         return NGX_ERROR;
     }
@@ -1092,7 +1098,8 @@ ngx_http_confer_seal_policy(ngx_conf_t *cf, ngx_str_t *file,
 
     if (!ok) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "policy \"%V\" could not be hashed", file);
+                           "\"confer_seal\" policy \"%V\" could not be "
+                           "hashed", file);
         return NGX_ERROR;
     }
 
