@@ -44,6 +44,7 @@ static void ngx_http_confer_cache_verified(ngx_http_confer_terminator_t *t,
     attest_verdict_t *v, confer_keyconfig_t *kcs, size_t nkcs);
 static void ngx_http_confer_cache_failed(ngx_http_confer_terminator_t *t,
     ngx_uint_t reason, u_char *detail);
+static void ngx_http_confer_cache_abandon(ngx_http_confer_terminator_t *t);
 
 
 /* the codes after attest_strerror()'s */
@@ -58,6 +59,7 @@ static const char  *ngx_http_confer_reason_names[] = {
     "http_status",
     "too_large",
     "internal",
+    "aborted",
 
     /* ngx_http_confer_reason_e */
     "bad_key_config",
@@ -550,6 +552,11 @@ ngx_http_confer_cache_fetched(ngx_http_confer_fetch_t *f)
 
     t = f->data;
 
+    if (f->err == NGX_HTTP_CONFER_FETCH_ABORTED) {
+        ngx_http_confer_cache_abandon(t);
+        return;
+    }
+
     if (f->err != NGX_HTTP_CONFER_FETCH_OK) {
         ngx_http_confer_cache_failed(t, NGX_HTTP_CONFER_REASON_FETCH + f->err,
                                      f->detail);
@@ -597,7 +604,7 @@ ngx_http_confer_cache_verified(ngx_http_confer_terminator_t *t,
 {
     u_char                         hex[97];
     size_t                         i;
-    uint64_t                       now, end, margin, gap;
+    uint64_t                       now, end, margin, gap, refresh;
     ngx_http_confer_cache_t       *cache;
     ngx_http_confer_cache_node_t  *node;
 
@@ -661,7 +668,11 @@ ngx_http_confer_cache_verified(ngx_http_confer_terminator_t *t,
         node->refresh_at = now + gap;
     }
 
+    refresh = node->refresh_at - now;
+
     ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    ngx_http_confer_gateway_schedule((ngx_msec_t) refresh);
 
     for (i = 0; i < 48; i++) {
         ngx_sprintf(hex + 2 * i, "%02xd", v->ev.measurement[i]);
@@ -718,6 +729,31 @@ ngx_http_confer_cache_failed(ngx_http_confer_terminator_t *t,
                   "next attempt in %M ms",
                   &t->url, ngx_http_confer_reason_name(reason), detail,
                   t->retry);
+}
+
+
+/* a worker that exits stops its fetch: the next worker fetches at once */
+static void
+ngx_http_confer_cache_abandon(ngx_http_confer_terminator_t *t)
+{
+    ngx_http_confer_cache_t       *cache;
+    ngx_http_confer_cache_node_t  *node;
+
+    cache = t->shm_zone->data;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    node = ngx_http_confer_cache_lookup(cache, t, 0);
+
+    if (node && node->updater == ngx_pid) {
+        node->updating = 0;
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                  "confer: attestation of \"%V\" left to another worker, "
+                  "this one exits", &t->url);
 }
 
 

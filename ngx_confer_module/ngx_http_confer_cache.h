@@ -186,6 +186,7 @@ void ngx_http_confer_cache_stats(ngx_shm_zone_t *zone,
 ngx_int_t ngx_http_confer_status_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_confer_gateway_add_variables(ngx_conf_t *cf);
 uint64_t ngx_http_confer_wall_msec(void);
+void ngx_http_confer_gateway_schedule(ngx_msec_t delay);
 
 
 #endif /* _NGX_HTTP_CONFER_CACHE_H_INCLUDED_ */

@@ -52,7 +52,8 @@ static const char  *ngx_http_confer_fetch_errors[] = {
     "bad_response",
     "http_status",
     "too_large",
-    "internal"
+    "internal",
+    "aborted"
 };
 
 
@@ -317,6 +318,9 @@ ngx_http_confer_fetch_connect(ngx_event_t *ev)
     c->data = f;
     c->pool = f->pool;
 
+    /* a worker shutting down closes it, as a keepalive connection */
+    c->idle = 1;
+
     c->write->handler = ngx_http_confer_fetch_connected;
     c->read->handler = ngx_http_confer_fetch_connected;
 
@@ -338,6 +342,11 @@ ngx_http_confer_fetch_connected(ngx_event_t *ev)
 
     c = ev->data;
     f = c->data;
+
+    if (c->close) {
+        ngx_http_confer_fetch_finish(f, NGX_HTTP_CONFER_FETCH_ABORTED);
+        return;
+    }
 
     if (ngx_http_confer_fetch_test_connect(c, f) != NGX_OK) {
         ngx_http_confer_fetch_next(f, NGX_HTTP_CONFER_FETCH_CONNECT);
@@ -456,6 +465,11 @@ ngx_http_confer_fetch_ssl_handshaked(ngx_connection_t *c)
 
     f = c->data;
 
+    if (c->close) {
+        ngx_http_confer_fetch_finish(f, NGX_HTTP_CONFER_FETCH_ABORTED);
+        return;
+    }
+
     if (!c->ssl->handshaked) {
         ngx_http_confer_fetch_detail(f, 0, "TLS handshake with %V failed",
                                      f->peer.name);
@@ -492,6 +506,11 @@ ngx_http_confer_fetch_write(ngx_event_t *wev)
     c = wev->data;
     f = c->data;
     b = f->request;
+
+    if (c->close) {
+        ngx_http_confer_fetch_finish(f, NGX_HTTP_CONFER_FETCH_ABORTED);
+        return;
+    }
 
     while (b->pos < b->last) {
 
@@ -539,6 +558,11 @@ ngx_http_confer_fetch_read(ngx_event_t *rev)
     f = c->data;
     b = f->buf;
 
+    if (c->close) {
+        ngx_http_confer_fetch_finish(f, NGX_HTTP_CONFER_FETCH_ABORTED);
+        return;
+    }
+
     for ( ;; ) {
 
         n = c->recv(c, b->start, b->end - b->start);
@@ -578,6 +602,15 @@ ngx_http_confer_fetch_read(ngx_event_t *rev)
 static void
 ngx_http_confer_fetch_dummy(ngx_event_t *ev)
 {
+    ngx_connection_t  *c;
+
+    c = ev->data;
+
+    if (c->close) {
+        ngx_http_confer_fetch_finish(c->data, NGX_HTTP_CONFER_FETCH_ABORTED);
+        return;
+    }
+
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ev->log, 0, "confer fetch dummy");
 }
 

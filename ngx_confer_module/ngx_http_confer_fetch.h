@@ -38,6 +38,7 @@ typedef enum {
     NGX_HTTP_CONFER_FETCH_STATUS,        /* "http_status": not 200 */
     NGX_HTTP_CONFER_FETCH_TOO_LARGE,     /* "too_large" */
     NGX_HTTP_CONFER_FETCH_INTERNAL,      /* "internal" */
+    NGX_HTTP_CONFER_FETCH_ABORTED,       /* "aborted": worker exiting */
     NGX_HTTP_CONFER_FETCH_LAST
 } ngx_http_confer_fetch_err_e;
 

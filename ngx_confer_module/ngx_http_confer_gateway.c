@@ -501,6 +501,42 @@ ngx_http_confer_gateway_timer(ngx_event_t *ev)
 }
 
 
+/* a key just verified may need its refresh before the timer's next look */
+void
+ngx_http_confer_gateway_schedule(ngx_msec_t delay)
+{
+    ngx_event_t                          *ev;
+    ngx_http_confer_gateway_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_confer_gateway_module);
+
+    if (gmcf == NULL || gmcf->timer.handler == NULL
+        || ngx_exiting || ngx_quit || ngx_terminate)
+    {
+        return;
+    }
+
+    ev = &gmcf->timer;
+
+    if (delay < 10) {
+        delay = 10;
+    }
+
+    if (ev->timer_set) {
+        if ((ngx_msec_int_t) (ev->timer.key - (ngx_current_msec + delay))
+            <= 0)
+        {
+            return;
+        }
+
+        ngx_del_timer(ev);
+    }
+
+    ngx_add_timer(ev, delay);
+}
+
+
 /* --- the API of ngx_http_confer_gateway.h -------------------------------- */
 
 

@@ -212,9 +212,20 @@ ngx_http_confer_status_terminator(ngx_http_request_t *r,
     p = ngx_http_confer_status_string(p, t->policy_file.data,
                                       t->policy_file.len);
 
+    /* the flag of a worker that died mid-fetch expires */
+    if (found == NGX_OK && node->updating
+        && (ngx_msec_int_t) (node->updating_until - ngx_current_msec) <= 0)
+    {
+        node->updating = 0;
+    }
+
     p = ngx_sprintf(p, ",\"state\":\"%s\",\"updating\":%s",
                     ngx_http_confer_status_state(node, found),
                     found == NGX_OK && node->updating ? "true" : "false");
+
+    if (found == NGX_OK && node->updating) {
+        p = ngx_sprintf(p, ",\"updater\":%P", node->updater);
+    }
 
     if (found == NGX_OK && node->valid) {
 

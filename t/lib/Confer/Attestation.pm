@@ -147,7 +147,7 @@ sub _der_ints {
 
 # t/tools/docserver on %%PORT_<name>%%; options as its command line:
 # mode, doc (a path), sim (1: fresh documents), lifetime, hold, hold_from,
-# status
+# hold_to, status
 sub docserver {
     my ($self, $name, %o) = @_;
     my $t = $self->{t};
@@ -168,6 +168,7 @@ sub docserver {
         if $o{sim};
     push @cmd, '--hold', $o{hold} if $o{hold};
     push @cmd, '--hold-from', $o{hold_from} if $o{hold_from};
+    push @cmd, '--hold-to', $o{hold_to} if $o{hold_to};
     push @cmd, '--status', $o{status} if $o{status};
 
     $t->spawn($key, \@cmd);
