@@ -180,6 +180,14 @@ ngx_http_confer_fetch_target(ngx_conf_t *cf, ngx_str_t *url, ngx_str_t *uri,
     cln->handler = ngx_ssl_cleanup_ctx;
     cln->data = t->ssl;
 
+    /* the name the certificate must match, if it is checked */
+    t->name = u.host;
+
+    if (u.host.data[0] == '[') {
+        t->name.data++;
+        t->name.len -= 2;
+    }
+
     /* RFC 6066, 3: a host name, never an address literal */
     if (u.host.data[0] != '['
         && ngx_inet_addr(u.host.data, u.host.len) == INADDR_NONE)
@@ -200,6 +208,31 @@ ngx_http_confer_fetch_target(ngx_conf_t *cf, ngx_str_t *url, ngx_str_t *uri,
                        "\"confer_seal\" terminator \"%V\" needs nginx "
                        "built with SSL",
                        url);
+    return NGX_ERROR;
+#endif
+}
+
+
+ngx_int_t
+ngx_http_confer_fetch_trust(ngx_conf_t *cf, ngx_http_confer_fetch_target_t *t,
+    ngx_str_t *file)
+{
+#if (NGX_SSL)
+    if (t->ssl == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"confer_seal\" terminator \"%V\" is not https, "
+                           "it has no certificate to verify", &t->url);
+        return NGX_ERROR;
+    }
+
+    if (ngx_ssl_trusted_certificate(cf, t->ssl, file, 10) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    t->verify = 1;
+
+    return NGX_OK;
+#else
     return NGX_ERROR;
 #endif
 }
@@ -461,6 +494,7 @@ ngx_http_confer_fetch_ssl_init(ngx_http_confer_fetch_t *f,
 static void
 ngx_http_confer_fetch_ssl_handshaked(ngx_connection_t *c)
 {
+    long                      rc;
     ngx_http_confer_fetch_t  *f;
 
     f = c->data;
@@ -475,6 +509,27 @@ ngx_http_confer_fetch_ssl_handshaked(ngx_connection_t *c)
                                      f->peer.name);
         ngx_http_confer_fetch_next(f, NGX_HTTP_CONFER_FETCH_TLS);
         return;
+    }
+
+    if (f->target->verify) {
+        rc = SSL_get_verify_result(c->ssl->connection);
+
+        if (rc != X509_V_OK) {
+            ngx_http_confer_fetch_detail(f, 0, "the certificate of %V does "
+                                         "not verify: (%l: %s)",
+                                         f->peer.name, rc,
+                                         X509_verify_cert_error_string(rc));
+            ngx_http_confer_fetch_next(f, NGX_HTTP_CONFER_FETCH_TLS);
+            return;
+        }
+
+        if (ngx_ssl_check_host(c, &f->target->name) != NGX_OK) {
+            ngx_http_confer_fetch_detail(f, 0, "the certificate of %V is "
+                                         "not for \"%V\"", f->peer.name,
+                                         &f->target->name);
+            ngx_http_confer_fetch_next(f, NGX_HTTP_CONFER_FETCH_TLS);
+            return;
+        }
     }
 
     ngx_http_confer_fetch_send(f, c);

@@ -8,9 +8,9 @@
  * Content-Length, chunked coding or the end of the connection
  * (confer_http1.h).
  *
- * TLS certificates are not verified: the document authenticates itself
- * (hardware evidence binding the keys), so TLS adds privacy of the
- * document, not trust.
+ * TLS certificates are verified only when asked (ssl_trusted_certificate=
+ * of confer_seal): the document authenticates itself (hardware evidence
+ * binding the keys), so TLS adds privacy of the document, not trust.
  */
 
 
@@ -55,6 +55,8 @@ typedef struct {
 #if (NGX_SSL)
     ngx_ssl_t                       *ssl;       /* NULL: plain http */
     ngx_str_t                        sni;       /* "" for an address */
+    ngx_str_t                        name;      /* to check the cert for */
+    ngx_flag_t                       verify;
 #endif
 } ngx_http_confer_fetch_target_t;
 
@@ -96,6 +98,10 @@ struct ngx_http_confer_fetch_s {
  */
 ngx_int_t ngx_http_confer_fetch_target(ngx_conf_t *cf, ngx_str_t *url,
     ngx_str_t *uri, ngx_http_confer_fetch_target_t *t);
+
+/* https only: verify the certificate chain to these roots and the name */
+ngx_int_t ngx_http_confer_fetch_trust(ngx_conf_t *cf,
+    ngx_http_confer_fetch_target_t *t, ngx_str_t *file);
 
 /*
  * Starts a GET of t->uri; handler(f) runs once, later, from the event

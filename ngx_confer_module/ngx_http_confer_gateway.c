@@ -735,7 +735,8 @@ ngx_http_confer_seal_err_name(ngx_http_confer_seal_err_e err)
 
 /*
  * confer_seal URL [URL ...] policy=FILE [attestation=PATH] [endpoint=PATH]
- *     [timeout=TIME] [retry=TIME] [max_size=SIZE] [aead=NAME,...];
+ *     [timeout=TIME] [retry=TIME] [max_size=SIZE] [aead=NAME,...]
+ *     [ssl_trusted_certificate=FILE];
  */
 static char *
 ngx_http_confer_seal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -746,7 +747,7 @@ ngx_http_confer_seal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     size_t                                 max_size;
     ssize_t                                size;
     ngx_str_t                             *value, *url, s, policy_file;
-    ngx_str_t                              attestation, endpoint;
+    ngx_str_t                              attestation, endpoint, trusted;
     ngx_msec_t                             timeout, retry;
     ngx_uint_t                             i, j, k, nurls;
     ngx_array_t                            urls;
@@ -777,6 +778,7 @@ ngx_http_confer_seal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_set(&attestation, "/.well-known/confer-attestation");
     ngx_str_set(&endpoint, "/.well-known/ohttp-gateway");
     ngx_str_null(&policy_file);
+    ngx_str_null(&trusted);
     timeout = 5000;
     retry = 5000;
     max_size = 128 * 1024;
@@ -881,6 +883,19 @@ ngx_http_confer_seal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "ssl_trusted_certificate=", 24)
+            == 0)
+        {
+            trusted.data = value[i].data + 24;
+            trusted.len = value[i].len - 24;
+
+            if (trusted.len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
         if (ngx_strncmp(value[i].data, "aead=", 5) == 0) {
             if (ngx_http_confer_seal_aead(cf, seal, &value[i])
                 != NGX_CONF_OK)
@@ -946,6 +961,13 @@ ngx_http_confer_seal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
+        if (trusted.len
+            && ngx_http_confer_fetch_trust(cf, &t->target, &trusted)
+               != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
         t->target.timeout = timeout;
         t->target.max_size = max_size;
 
@@ -960,13 +982,15 @@ ngx_http_confer_seal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         t->line = cf->conf_file->line;
 
         /* the cache entry: what is fetched, and what judges it */
-        t->key.len = t->url.len + 1 + attestation.len + 1 + 64;
+        t->key.len = t->url.len + 1 + attestation.len + 1 + trusted.len + 1
+                     + 64;
         t->key.data = ngx_pnalloc(cf->pool, t->key.len);
         if (t->key.data == NULL) {
             return NGX_CONF_ERROR;
         }
 
-        p = ngx_sprintf(t->key.data, "%V %V ", &t->url, &attestation);
+        p = ngx_sprintf(t->key.data, "%V %V %V ", &t->url, &attestation,
+                        &trusted);
         ngx_hex_dump(p, digest, 32);
 
         t->hash = ngx_crc32_long(t->key.data, t->key.len);

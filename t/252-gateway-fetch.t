@@ -37,10 +37,12 @@ my $down = $t->port('down');
 
 # https: a plain nginx with a throwaway certificate
 my $dir = $a->dir;
-system("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
-       . "-nodes -keyout $dir/tls.key -out $dir/tls.crt -days 1 "
-       . "-subj /CN=localhost >/dev/null 2>&1") == 0
-    or BAIL_OUT('openssl req failed');
+for my $name (qw(tls stranger)) {
+    system("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+           . "-nodes -keyout $dir/$name.key -out $dir/$name.crt -days 1 "
+           . "-subj /CN=localhost >/dev/null 2>&1") == 0
+        or BAIL_OUT('openssl req failed');
+}
 
 $t->nginx(tls => <<"EOF");
 http {
@@ -82,6 +84,21 @@ location /sni/ {
     confer_seal https://localhost:%%PORT_TLS%% policy=$policy;
     proxy_pass http://127.0.0.1:%%PORT_MOCK%%/v1/;
 }
+location /verified/ {
+    confer_seal https://localhost:%%PORT_TLS%% policy=$policy
+                ssl_trusted_certificate=$dir/tls.crt;
+    proxy_pass http://127.0.0.1:%%PORT_MOCK%%/v1/;
+}
+location /untrusted/ {
+    confer_seal https://localhost:%%PORT_TLS%% policy=$policy
+                ssl_trusted_certificate=$dir/stranger.crt;
+    proxy_pass http://127.0.0.1:%%PORT_MOCK%%/v1/;
+}
+location /wrongname/ {
+    confer_seal https://127.0.0.1:%%PORT_TLS%% policy=$policy
+                ssl_trusted_certificate=$dir/tls.crt;
+    proxy_pass http://127.0.0.1:%%PORT_MOCK%%/v1/;
+}
 location = /status { confer_status; }
 EOF
 });
@@ -89,6 +106,9 @@ EOF
 $cases{down} = [ undef, 'connect_failed' ];
 $cases{tls} = [ undef, 200 ];
 $cases{sni} = [ undef, 200 ];
+$cases{verified} = [ undef, 200 ];
+$cases{untrusted} = [ undef, 'tls_failed' ];
+$cases{wrongname} = [ undef, 'tls_failed' ];
 
 for my $name (sort keys %cases) {
     my $want = $cases{$name}[1];
@@ -134,5 +154,27 @@ like($silent->{last_error}{detail}, qr/no answer within 1000 ms while reading/,
 my ($huge) = grep { $_->{url} =~ /:$t->{ports}{D_HUGE}$/ } values %by;
 like($huge->{last_error}{detail}, qr/larger than max_size=65536/,
      'status: too large, and the cap');
+
+# ssl_trusted_certificate=: the chain and the name are checked
+my $tls = $t->port('tls');
+my @tls = grep { $_->{url} =~ /:$tls$/ } values %by;
+my ($untrusted) = grep { ($_->{last_error}{detail} // '') =~ /not verify/ }
+                  @tls;
+like($untrusted->{last_error}{detail} // '',
+     qr/certificate of .* does not verify: \(\d+: self.signed certificate/,
+     'status: an untrusted certificate, and why');
+my ($wrong) = grep { ($_->{last_error}{detail} // '') =~ /is not for/ } @tls;
+like($wrong->{last_error}{detail} // '',
+     qr/certificate of 127.0.0.1:\d+ is not for "127.0.0.1"/,
+     'status: a certificate for another name');
+
+my ($ok, $out) = $t->nginx_t({
+    http => 'confer_cache zone=c:1m;',
+    server => "location / { confer_seal http://127.0.0.1:9 policy=$policy "
+              . "ssl_trusted_certificate=$dir/tls.crt; }",
+});
+ok(!$ok, 'ssl_trusted_certificate= for an http terminator is refused');
+like($out, qr/terminator "http:\/\/127.0.0.1:9" is not https/,
+     'because it has no certificate');
 
 $t->done;
