@@ -109,7 +109,8 @@ ngx_http_confer_fetch_target(ngx_conf_t *cf, ngx_str_t *url, ngx_str_t *uri,
     if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
         if (u.err) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "%s in \"confer_seal\" terminator \"%V\"", u.err, url);
+                               "%s in \"confer_seal\" terminator \"%V\"",
+                               u.err, url);
         }
 
         return NGX_ERROR;
