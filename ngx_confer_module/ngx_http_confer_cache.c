@@ -430,6 +430,7 @@ ngx_http_confer_cache_copy_key(ngx_http_confer_terminator_t *t,
 
     key->index = t->index;
     key->url = t->url;
+    key->host = t->target.host;
     key->endpoint = t->endpoint;
     key->platform = node->platform;
     ngx_memcpy(key->measurement, node->measurement, 48);

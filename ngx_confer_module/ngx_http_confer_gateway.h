@@ -63,6 +63,7 @@ typedef struct {
     ngx_uint_t                 index;       /* in the location's confer_seal */
     ngx_str_t                  url;         /* scheme://host[:port] as
                                                configured */
+    ngx_str_t                  host;        /* host[:port], as for Host */
     ngx_str_t                  endpoint;    /* OHTTP gateway resource path */
 
     attest_platform_t          platform;

@@ -4,6 +4,8 @@
  *
  *   $confer_terminator   scheme://host[:port] of the terminator chosen
  *                        for this request, as written in confer_seal
+ *   $confer_terminator_host
+ *                        its host[:port], for a Host header or SNI
  *   $confer_platform     sev-snp, tdx or simulated
  *   $confer_measurement  its launch measurement (SNP MEASUREMENT, TDX
  *                        MRTD), hex
@@ -29,6 +31,7 @@
 
 typedef enum {
     NGX_HTTP_CONFER_VAR_TERMINATOR = 0,
+    NGX_HTTP_CONFER_VAR_HOST,
     NGX_HTTP_CONFER_VAR_PLATFORM,
     NGX_HTTP_CONFER_VAR_MEASUREMENT,
     NGX_HTTP_CONFER_VAR_KEY_ID,
@@ -52,6 +55,10 @@ static ngx_http_variable_t  ngx_http_confer_gateway_vars[] = {
 
     { ngx_string("confer_terminator"), NULL,
       ngx_http_confer_variable_key, NGX_HTTP_CONFER_VAR_TERMINATOR,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("confer_terminator_host"), NULL,
+      ngx_http_confer_variable_key, NGX_HTTP_CONFER_VAR_HOST,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("confer_platform"), NULL,
@@ -125,6 +132,11 @@ ngx_http_confer_variable_key(ngx_http_request_t *r,
     case NGX_HTTP_CONFER_VAR_TERMINATOR:
         v->len = key->url.len;
         v->data = key->url.data;
+        break;
+
+    case NGX_HTTP_CONFER_VAR_HOST:
+        v->len = key->host.len;
+        v->data = key->host.data;
         break;
 
     case NGX_HTTP_CONFER_VAR_PLATFORM:

@@ -49,7 +49,7 @@ my $bad = 'http://127.0.0.1:%%PORT_BAD%%';
 $t->nginx(gateway => {
     http => <<'EOF',
 confer_cache zone=confer:1m;
-log_format chosen '$uri $status $confer_terminator';
+log_format chosen '$uri $status $confer_terminator $confer_terminator_host';
 EOF
     server => <<"EOF",
 access_log %%DIR%%/chosen.log chosen;
@@ -111,11 +111,14 @@ $t->wait_for(sub {
     @n == 12;
 }, 'the access log has the requests');
 my %logged;
-$logged{$1}++ while $log =~ m{^/v1/embeddings 200 (\S+)$}mg;
+$logged{$1}++ while $log =~ m{^/v1/embeddings 200 (\S+) \S+$}mg;
 is($logged{ 'http://127.0.0.1:' . $t->port('tee1') }, $went{tee1},
    '$confer_terminator names the one that answered (tee1)');
 is($logged{ 'http://127.0.0.1:' . $t->port('tee2') }, $went{tee2},
    '$confer_terminator names the one that answered (tee2)');
+
+like($log, qr{^/v1/embeddings 200 http://(127\.0\.0\.1:\d+) \1$}m,
+     '$confer_terminator_host is its host and port');
 
 my $st = $a->status('gateway');
 is(entry('tee1', $st)->{state}, 'verified', 'status: tee1 verified');
