@@ -1212,6 +1212,11 @@ ngx_http_confer_gateway_postconfiguration(ngx_conf_t *cf)
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
     /*
+     * The sealing handler goes here, before the gate: handlers of a phase
+     * run in reverse order, so it will run after the gate passed.
+     */
+
+    /*
      * PRECONTENT, not ACCESS: it also runs for subrequests and is not
      * skipped by "satisfy any" (NGINX-MECHANICS.md, 2(iii)).
      */

@@ -14,6 +14,12 @@
  * key->url is where the sealed request goes ($confer_terminator).  Without
  * a key the gate has already answered 503 and nothing was sent.
  *
+ * Handlers of one phase run in the reverse order of their registration:
+ * a PRECONTENT handler that seals must be pushed before the gate's (in
+ * ngx_http_confer_gateway_postconfiguration, where the place is marked)
+ * so that it runs after it, and it must refuse, never pass on, a request
+ * of a confer_seal location without a key.
+ *
  * The sealing code reports back through the calls at the end: the status
  * ($confer_status), its counters (shown by confer_status), and a key the
  * terminator refused (RFC 9458, 5.3: the ohttp-key problem), which makes the
