@@ -379,7 +379,8 @@ ngx_http_confer_gateway_pick(ngx_http_request_t *r,
         n -= len;
     }
 
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+    /* the cycle's log: this line is about the terminator, not the client */
+    ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                   "confer: \"%V\" offers none of the AEADs of \"aead=\"",
                   &key->url);
 
