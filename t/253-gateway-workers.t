@@ -95,6 +95,28 @@ is($st->{terminators}[0]{counters}{gated}, $N, "status: $N gated");
 is($st->{requests}{waiting}, 0, 'status: nobody waits any more');
 is(scalar @{ $t->mock_requests }, $N, "the mock got the $N requests");
 
+# --- clients that give up while waiting ------------------------------------
+
+$a->docserver('tee', doc => $doc, hold => $hold);
+$t->stop('gateway');
+$t->nginx(gateway => gateway());
+unlink $hold;
+
+@s = open_requests();
+$t->wait_for(sub { waiting() == $N }, "$N requests wait on a cold cache");
+$_->close for @s;
+$t->wait_for(sub { waiting() == 0 }, 'the gate lets go of closed ones');
+my @gone = (Confer::Test::read_file($t->dir('gateway') . '/gated.log') // '')
+           =~ / 499 pending$/mg;
+is(scalar @gone, $N, "the $N were logged as closed by the client (499)");
+$a->write('release', '');
+$t->wait_for(sub { $a->status('status')->{terminators}[0]{state}
+                   eq 'verified' }, 'the fetch still completes');
+is(scalar @{ $a->fetches('tee') }, 1, 'one fetch for all of that');
+is($t->post_json(gateway => '/v1/embeddings',
+                 { model => 'mock-model', input => 'x' })->status, 200,
+   'and the next request passes');
+
 # --- the fetching worker dies ------------------------------------------------
 
 # only the first fetch hangs; the next one answers
