@@ -127,6 +127,12 @@ ngx_http_confer_keys_init(ngx_conf_t *cf,
     ngx_http_confer_key_t   *cur, *prev, *old;
     ngx_http_confer_keys_t  *keys, *prior;
 
+    /* sodium_malloc() needs it; harmless when called again */
+    if (sodium_init() < 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "sodium_init() failed");
+        return NGX_CONF_ERROR;
+    }
+
     keys = ngx_pcalloc(cf->pool, sizeof(ngx_http_confer_keys_t));
     if (keys == NULL) {
         return NGX_CONF_ERROR;
