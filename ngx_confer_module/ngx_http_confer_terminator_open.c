@@ -66,6 +66,7 @@ static ngx_int_t ngx_http_confer_open_inner_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code);
 static ngx_int_t ngx_http_confer_open_send(ngx_http_request_t *r,
     ngx_uint_t status, u_char *p, size_t n);
+static const char *ngx_http_confer_open_reason(confer_ohttp_err_t rc);
 
 
 static ngx_http_request_body_filter_pt  ngx_http_next_request_body_filter;
@@ -102,6 +103,35 @@ ngx_http_confer_open_init(ngx_conf_t *cf)
     ngx_http_top_request_body_filter = ngx_http_confer_open_body_filter;
 
     return NGX_OK;
+}
+
+
+/* the reason codes a refused client gets, and nothing more */
+static const char *
+ngx_http_confer_open_reason(confer_ohttp_err_t rc)
+{
+    switch (rc) {
+
+    case CONFER_OHTTP_ERR_UNKNOWN_KEY:
+    case CONFER_OHTTP_ERR_UNSUPPORTED_SUITE:
+        return "key";
+
+    case CONFER_OHTTP_ERR_TRUNCATED:
+    case CONFER_OHTTP_ERR_INCOMPLETE:
+        return "truncated";
+
+    case CONFER_OHTTP_ERR_BAD_ENC:
+        return "bad_enc";
+
+    case CONFER_OHTTP_ERR_DECRYPT:
+        return "decrypt";
+
+    case CONFER_OHTTP_ERR_CHUNK_TOO_LARGE:
+        return "chunk_too_large";
+
+    default:
+        return "malformed";
+    }
 }
 
 
@@ -478,14 +508,8 @@ ngx_http_confer_open_feed(ngx_http_request_t *r,
         }
 
         if (rc != CONFER_OHTTP_OK) {
-            if (confer_ohttp_is_key_problem(rc)) {
-                ngx_http_confer_open_fail(r, ctx, NGX_HTTP_BAD_REQUEST,
-                                          "key");
-
-            } else {
-                ngx_http_confer_open_fail(r, ctx, NGX_HTTP_BAD_REQUEST,
-                                          confer_ohttp_strerror(rc));
-            }
+            ngx_http_confer_open_fail(r, ctx, NGX_HTTP_BAD_REQUEST,
+                                      ngx_http_confer_open_reason(rc));
 
             break;
         }
@@ -514,8 +538,7 @@ ngx_http_confer_open_finish(ngx_http_request_t *r,
 
         if (rc != CONFER_OHTTP_OK) {
             ngx_http_confer_open_fail(r, ctx, NGX_HTTP_BAD_REQUEST,
-                                      confer_ohttp_is_key_problem(rc)
-                                      ? "key" : confer_ohttp_strerror(rc));
+                                      ngx_http_confer_open_reason(rc));
             return NGX_OK;
         }
 
@@ -529,8 +552,7 @@ ngx_http_confer_open_finish(ngx_http_request_t *r,
 
     if (n < CONFER_OHTTP_REQ_PREFIX + CONFER_HPKE_NT) {
         ngx_http_confer_open_fail(r, ctx, NGX_HTTP_BAD_REQUEST,
-                                  confer_ohttp_strerror(
-                                      CONFER_OHTTP_ERR_TRUNCATED));
+                                  "truncated");
         return NGX_OK;
     }
 
@@ -548,8 +570,7 @@ ngx_http_confer_open_finish(ngx_http_request_t *r,
 
     if (rc != CONFER_OHTTP_OK) {
         ngx_http_confer_open_fail(r, ctx, NGX_HTTP_BAD_REQUEST,
-                                  confer_ohttp_is_key_problem(rc)
-                                  ? "key" : confer_ohttp_strerror(rc));
+                                  ngx_http_confer_open_reason(rc));
         return NGX_OK;
     }
 
@@ -801,8 +822,7 @@ ngx_http_confer_open_body_done(ngx_http_request_t *r)
         /* no body at all: Content-Length 0 */
         ctx->filter_armed = 0;
         ngx_http_confer_open_fail(r, ctx, NGX_HTTP_BAD_REQUEST,
-                                  confer_ohttp_strerror(
-                                      CONFER_OHTTP_ERR_TRUNCATED));
+                                  "truncated");
     }
 
     if (ctx->state == NGX_HTTP_CONFER_ST_READING

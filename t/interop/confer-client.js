@@ -37,7 +37,7 @@ const fs = require("node:fs");
 const { randomBytes } = require("node:crypto");
 const { BHttpEncoder, BHttpDecoder } = require("bhttp-js");
 const {
-  u8, cat, unhex, parseConfigList, sealRequest, openResponse,
+  u8, cat, unhex, parseConfigList, encodeBhttpRequest, sealRequest, openResponse,
   ChunkedResponseReader,
 } = require("./lib/ohttp");
 
@@ -116,7 +116,11 @@ async function send(s) {
   if (s.body !== undefined) init.body = s.body;
   const inner = new Request("https://terminator.invalid" + (s.path || "/"),
                             init);
-  const payload = new Uint8Array(await new BHttpEncoder().encodeRequest(inner));
+  const payload = (s.path || "/").includes("?")
+    ? encodeBhttpRequest({ method: init.method, authority: "terminator.invalid",
+                           path: s.path, headers: init.headers,
+                           body: s.body })
+    : new Uint8Array(await new BHttpEncoder().encodeRequest(inner));
 
   const ex = await sealRequest({ config, aeadId, mode, payload,
                                  split: s.split || [], keyId: s.key_id });

@@ -230,7 +230,22 @@ class ChunkedResponseReader {
   }
 }
 
+// RFC 9292, 3.1: a known-length request (framing 0).  bhttp-js drops the
+// query from the path, so requests with one are encoded here.
+function encodeBhttpRequest({ method, scheme, authority, path, headers,
+                              body }) {
+  const e = (s) => (typeof s === "string" ? enc8(s) : s);
+  const vv = (b) => cat(varint(b.length), b);
+  const fields = cat(...Object.entries(headers || {}).map(
+    ([k, v]) => cat(vv(e(k.toLowerCase())), vv(e(v)))));
+  const content = e(body || "");
+  return cat(varint(0), vv(e(method)), vv(e(scheme || "https")),
+             vv(e(authority || "")), vv(e(path)), vv(fields), vv(content),
+             varint(0));
+}
+
 module.exports = {
+  encodeBhttpRequest,
   enc8, hex, unhex, u8, cat, AEADS, LABELS, suiteFor, varint, readVarint,
   parseConfig, parseConfigList, makeConfig, header, responseKeys,
   chunkNonce, pieces, chunksOf, sealRequest, openResponse,
