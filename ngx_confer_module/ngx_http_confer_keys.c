@@ -176,7 +176,8 @@ ngx_http_confer_keys_init(ngx_conf_t *cf,
     keys->grace_end = now;
 
     if (tmcf->renew) {
-        keys->renew_at = now + tmcf->lifetime - tmcf->lifetime / 10;
+        keys->renew_at = now + tmcf->lifetime
+                         - ngx_max(1, tmcf->lifetime / 10);
     }
 
     old = prior ? prior->current : NULL;

@@ -218,12 +218,27 @@ async function innerOf(pt) {
            body_b64: Buffer.from(b).toString("base64") };
 }
 
+// loop: N fresh requests one after the other (each its own enc), with a
+// progress line on stderr after each; the answer lists the inner statuses
+async function loop(s) {
+  const out = { statuses: [], errors: [] };
+  for (let i = 0; i < s.loop; i++) {
+    const r = await send(s);
+    out.statuses.push(r.inner ? r.inner.status : `outer ${r.outer.status}`);
+    if (r.error) out.errors.push(r.error);
+    process.stderr.write(`progress ${i + 1}\n`);
+  }
+  return out;
+}
+
 async function main() {
   const cmd = process.argv[2];
   const s = spec();
   let out;
   if (cmd === "doc") {
     out = await fetchDoc(s);
+  } else if (cmd === "loop") {
+    out = await loop(s);
   } else if (cmd === "send") {
     out = await send(s);
   } else {
