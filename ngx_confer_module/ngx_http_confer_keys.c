@@ -426,14 +426,14 @@ ngx_http_confer_keys_lookup(void *data, uint8_t key_id)
     now = ngx_time();
 
     if (keys->current->key.config.key_id == key_id
-        && now <= keys->current->retire)
+        && now < keys->current->retire)
     {
         return &keys->current->key;
     }
 
     if (keys->previous
         && keys->previous->key.config.key_id == key_id
-        && now <= keys->previous->retire)
+        && now < keys->previous->retire)
     {
         return &keys->previous->key;
     }
@@ -532,7 +532,7 @@ ngx_http_confer_attestation_handler(ngx_http_request_t *r)
                                          sizeof(expired) - 1);
     }
 
-    doc = (keys->previous && now <= keys->grace_end) ? &keys->doc_grace
+    doc = (keys->previous && now < keys->grace_end) ? &keys->doc_grace
                                                      : &keys->doc;
 
     return ngx_http_confer_keys_send(r, NGX_HTTP_OK, "application/json",

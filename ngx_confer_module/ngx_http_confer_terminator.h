@@ -44,7 +44,7 @@
 typedef struct {
     confer_ohttp_key_t            key;
     time_t                        not_after;
-    time_t                        retire;       /* last second honoured */
+    time_t                        retire;       /* honoured before this */
 } ngx_http_confer_key_t;
 
 
