@@ -49,6 +49,9 @@
  *       authorization, openai-organization, openai-project and openai-beta.
  *       max_body: the largest outer body (default 8m; 413 above).  pad: the
  *       size quantum of sealed streamed chunks (default 256, 0 off).
+ *       The model server's answer never goes to a temporary file
+ *       (proxy_max_temp_file_size is forced to 0); proxy_store,
+ *       proxy_cache and client_body_in_file_only are refused.
  */
 
 
@@ -133,6 +136,9 @@ ngx_module_t  ngx_http_confer_terminator_module = {
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+extern ngx_module_t  ngx_http_proxy_module;
 
 
 static ngx_str_t  ngx_http_confer_default_allow[] = {
@@ -267,6 +273,7 @@ ngx_http_confer_term_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
     ngx_str_t                         *s;
     ngx_uint_t                         i;
+    ngx_http_upstream_conf_t          *ucf;
     ngx_http_core_loc_conf_t          *clcf;
     ngx_http_confer_term_main_conf_t  *tmcf;
 
@@ -318,6 +325,30 @@ ngx_http_confer_term_merge_loc_conf(ngx_conf_t *cf, void *parent,
                                "\"client_body_in_file_only\"");
             return NGX_CONF_ERROR;
         }
+
+        /*
+         * nor the answer: the proxy's configuration starts with its
+         * ngx_http_upstream_conf_t, merged before ours (the proxy module
+         * comes first); buffered answers stay in memory
+         */
+        ucf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_proxy_module);
+
+        if (ucf->store > 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"confer_open\" "
+                               "cannot be used with \"proxy_store\"");
+            return NGX_CONF_ERROR;
+        }
+
+#if (NGX_HTTP_CACHE)
+        if (ucf->cache_zone || ucf->cache_value) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"confer_open\" "
+                               "cannot be used with \"proxy_cache\"");
+            return NGX_CONF_ERROR;
+        }
+#endif
+
+        ucf->max_temp_file_size_conf = 0;
+        ucf->max_temp_file_size = 0;
     }
 
     return NGX_CONF_OK;
