@@ -37,6 +37,7 @@ GLUE_SRCS   := $(wildcard ngx_confer_module/ngx_http_confer_*.c)
 HDRS        := $(wildcard ngx_confer_module/*.h attest/*.h)
 LIB_OBJS    := $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRCS) $(ATTEST_SRCS))
 UNIT_SRCS   := $(wildcard t/unit/*.c)
+TEST_HDRS   := $(wildcard t/unit/*.h t/fuzz/*.h)
 UNIT_BINS   := $(patsubst t/unit/%.c,$(BUILD)/t/unit/%,$(UNIT_SRCS))
 FUZZ_SRCS   := $(wildcard t/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(patsubst t/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
@@ -92,40 +93,47 @@ $(MODULE): $(BUILD)/nginx/Makefile $(CORE_SRCS) $(ATTEST_SRCS) $(GLUE_SRCS) $(HD
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_CORE) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_CORE) -c $< -o $@
 
 $(BUILD)/libconfer.a: $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(CLI): attest/confer-attest.c $(BUILD)/libconfer.a $(HDRS)
-	$(CC) $(CFLAGS_CORE) $< -o $@ $(BUILD)/libconfer.a $(LIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS_CORE) $< -o $@ $(BUILD)/libconfer.a $(LIBS)
 
-$(BUILD)/t/unit/%: t/unit/%.c t/unit/tap.h $(BUILD)/libconfer.a $(HDRS)
+$(BUILD)/t/unit/%: t/unit/%.c $(TEST_HDRS) $(BUILD)/libconfer.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_CORE) -It/unit $< -o $@ $(BUILD)/libconfer.a $(LIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS_CORE) -It/unit $< -o $@ $(BUILD)/libconfer.a $(LIBS)
 
 # test tools (t/tools/NAME.c) and bench sections (t/bench/NAME.c)
 $(BUILD)/tools/%: t/tools/%.c $(BUILD)/libconfer.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_CORE) $< -o $@ $(BUILD)/libconfer.a $(LIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS_CORE) $< -o $@ $(BUILD)/libconfer.a $(LIBS)
 
 $(BUILD)/bench/%: t/bench/%.c $(BUILD)/libconfer.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_CORE) $< -o $@ $(BUILD)/libconfer.a $(LIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS_CORE) $< -o $@ $(BUILD)/libconfer.a $(LIBS)
 
 # fuzz harnesses built with a plain main() that replays a corpus directory,
 # so that make test runs every corpus without clang
-$(BUILD)/fuzz-replay/%: t/fuzz/%.c t/fuzz/replay.c $(BUILD)/libconfer.a $(HDRS)
+$(BUILD)/fuzz-replay/%: t/fuzz/%.c t/fuzz/replay.c $(BUILD)/libconfer.a \
+                        $(HDRS) $(TEST_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_CORE) $< t/fuzz/replay.c -o $@ $(BUILD)/libconfer.a $(LIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS_CORE) $< t/fuzz/replay.c -o $@ $(BUILD)/libconfer.a $(LIBS)
 
 # --- libFuzzer ---------------------------------------------------------------
 
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=undefined -Ingx_confer_module -Iattest
 
-$(BUILD)/fuzz/%: t/fuzz/%.c $(CORE_SRCS) $(ATTEST_SRCS) $(HDRS)
+$(BUILD)/fuzz/%: t/fuzz/%.c $(CORE_SRCS) $(ATTEST_SRCS) $(HDRS) $(TEST_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(CORE_SRCS) $(ATTEST_SRCS) -o $@ $(LIBS)
 

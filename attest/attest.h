@@ -63,6 +63,10 @@ typedef enum {
 const char *attest_strerror(attest_err_t err);
 
 
+/* the longest TCB status name, "ConfigurationAndSWHardeningNeeded", fits */
+#define ATTEST_TCB_STATUS_LEN  40
+
+
 typedef enum {
     ATTEST_PLATFORM_NONE = 0,
     ATTEST_PLATFORM_SEV_SNP,
@@ -104,11 +108,15 @@ typedef struct {
 
     /* TDX */
     uint8_t            tee_tcb_svn[16];
-    char               tcb_status[32];   /* "UpToDate", ...; "" w/o collateral */
-    char               qe_tcb_status[32];
+    /* "UpToDate", "OutOfDate", ...; "" without collateral */
+    char               tcb_status[ATTEST_TCB_STATUS_LEN];
+    char               qe_tcb_status[ATTEST_TCB_STATUS_LEN];
     uint8_t            fmspc[6];
 
     time_t             chain_not_after;  /* earliest notAfter in the chain */
+    time_t             collateral_not_after; /* TDX: earliest nextUpdate of
+                                            the collateral and CRLs used,
+                                            0 when none was given */
 } attest_evidence_t;
 
 

@@ -52,7 +52,7 @@ struct attest_policy_s {
     attest_list48_t    rtmr[4];
     int                tcb_status_set;
     size_t             ntcb_status;
-    char               tcb_status[ATTEST_POLICY_MAX_STATUS][32];
+    char               tcb_status[ATTEST_POLICY_MAX_STATUS][ATTEST_TCB_STATUS_LEN];
 
     int                gpu_required;
 };

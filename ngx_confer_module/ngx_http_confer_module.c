@@ -3,7 +3,9 @@
  * ngx_confer_module: the common module.
  *
  * Holds what both roles share: the privacy discipline (client address
- * pseudonyms, redacted error log) and the $confer_* variables.
+ * pseudonyms, redacted error log) and the $confer_* variables.  This file
+ * is the directives and their configuration; the mechanics of
+ * confer_private are in ngx_http_confer_privacy.c.
  */
 
 
@@ -14,33 +16,310 @@
 #include "ngx_http_confer_module.h"
 
 
+#define NGX_HTTP_CONFER_PRIVACY_PERIOD  86400
+
+
+static char *ngx_http_confer_private(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_confer_postconfiguration(ngx_conf_t *cf);
+static void *ngx_http_confer_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_confer_create_srv_conf(ngx_conf_t *cf);
+static char *ngx_http_confer_merge_srv_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_confer_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_confer_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_confer_init_process(ngx_cycle_t *cycle);
+static void ngx_http_confer_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_command_t  ngx_http_confer_commands[] = {
+
+    /*
+     * confer_private on | off [period=time] [debug_log=refuse|allow];
+     *
+     * on: the client address is replaced by a pseudonym when the
+     * connection is accepted, before anything can log it: a keyed BLAKE2b
+     * hash of the address, mapped into 240.0.0.0/4 for IPv4 clients and
+     * into fd00::/8 for IPv6 clients, port 0.  $remote_addr,
+     * $binary_remote_addr, the error log's "client:", X-Forwarded-For and
+     * X-Real-IP built from them, limit_req and limit_conn all see the
+     * pseudonym.  X-Forwarded-For, X-Real-IP and Forwarded sent by the
+     * client are removed once realip (server level) has read them.
+     * The error log loses query strings, the referrer and header values;
+     * the access log sees the request line without its query string and
+     * only a short allow-list of request headers.
+     *
+     * period=: the key rotates every period (default 1d, at least 1s):
+     * the pseudonym of an address is stable within a period, across
+     * workers and reloads, and unlinkable across periods.  The keys are
+     * random, kept in shared memory and never written to disk.
+     *
+     * debug_log=allow: accept a debug level error log or debug_connection
+     * (they print client addresses and every header); refused by default.
+     *
+     * Allowed at http and server level.  Addresses are replaced when a
+     * connection is accepted, before its server is known, so all servers
+     * sharing a listen port must agree on "on" and "period"; nginx -t
+     * refuses a mixture.
+     */
+    { ngx_string("confer_private"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_1MORE,
+      ngx_http_confer_private,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
 static ngx_http_module_t  ngx_http_confer_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_confer_postconfiguration,     /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
+    ngx_http_confer_create_main_conf,      /* create main configuration */
     NULL,                                  /* init main configuration */
 
-    NULL,                                  /* create server configuration */
-    NULL,                                  /* merge server configuration */
+    ngx_http_confer_create_srv_conf,       /* create server configuration */
+    ngx_http_confer_merge_srv_conf,        /* merge server configuration */
 
     NULL,                                  /* create location configuration */
-    NULL                                   /* merge location configuration */
+    ngx_http_confer_merge_loc_conf         /* merge location configuration */
 };
 
 
 ngx_module_t  ngx_http_confer_module = {
     NGX_MODULE_V1,
     &ngx_http_confer_module_ctx,           /* module context */
-    NULL,                                  /* module directives */
+    ngx_http_confer_commands,              /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_confer_init_module,           /* init module */
+    ngx_http_confer_init_process,          /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_confer_exit_process,          /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
 
+
+static char *
+ngx_http_confer_private(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_confer_srv_conf_t *cscf = conf;
+
+    u_char                          *p;
+    time_t                           period;
+    ngx_str_t                       *value, s;
+    ngx_uint_t                       i;
+    ngx_flag_t                       enable, debug_log;
+    ngx_http_confer_privacy_conf_t  *pcf;
+
+    pcf = &cscf->privacy;
+
+    if (pcf->enable != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "on") == 0) {
+        enable = 1;
+
+    } else if (ngx_strcmp(value[1].data, "off") == 0) {
+        enable = 0;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\" directive, "
+                           "it must be \"on\" or \"off\"",
+                           &value[1], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    period = NGX_CONF_UNSET;
+    debug_log = NGX_CONF_UNSET;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (!enable) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "parameter \"%V\" needs \"%V on\"",
+                               &value[i], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_strncmp(value[i].data, "period=", 7) == 0) {
+
+            s.len = value[i].len - 7;
+            s.data = value[i].data + 7;
+
+            period = ngx_parse_time(&s, 1);
+            if (period == (time_t) NGX_ERROR || period < 1) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid period \"%V\", "
+                                   "it must be at least 1s", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "debug_log=", 10) == 0) {
+
+            if (ngx_strcmp(&value[i].data[10], "allow") == 0) {
+                debug_log = 1;
+
+            } else if (ngx_strcmp(&value[i].data[10], "refuse") == 0) {
+                debug_log = 0;
+
+            } else {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\", it must be "
+                                   "\"debug_log=refuse\" or "
+                                   "\"debug_log=allow\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    pcf->enable = enable;
+    pcf->period = period;
+    pcf->debug_log = debug_log;
+
+    p = ngx_pnalloc(cf->pool, cf->conf_file->file.name.len + NGX_INT_T_LEN
+                              + 1);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    pcf->where.data = p;
+    pcf->where.len = ngx_sprintf(p, "%V:%ui", &cf->conf_file->file.name,
+                                 cf->conf_file->line)
+                     - p;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_confer_postconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_confer_privacy_postconfiguration(cf);
+}
+
+
+static void *
+ngx_http_confer_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_confer_main_conf_t  *cmcf;
+
+    cmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_confer_main_conf_t));
+    if (cmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     cmcf->privacy.shm_zone = NULL;
+     *     cmcf->privacy.sh = NULL;
+     *     cmcf->privacy.periods = { 0 };
+     *     cmcf->privacy.nperiods = 0;
+     *     cmcf->privacy.refuse_debug = { 0, NULL };
+     *     cmcf->privacy.main_log_users = NULL;
+     */
+
+    return cmcf;
+}
+
+
+static void *
+ngx_http_confer_create_srv_conf(ngx_conf_t *cf)
+{
+    ngx_http_confer_srv_conf_t  *cscf;
+
+    cscf = ngx_pcalloc(cf->pool, sizeof(ngx_http_confer_srv_conf_t));
+    if (cscf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     cscf->privacy.where = { 0, NULL };
+     *     cscf->privacy.main = NULL;
+     */
+
+    cscf->privacy.enable = NGX_CONF_UNSET;
+    cscf->privacy.period = NGX_CONF_UNSET;
+    cscf->privacy.debug_log = NGX_CONF_UNSET;
+
+    return cscf;
+}
+
+
+static char *
+ngx_http_confer_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_confer_srv_conf_t *prev = parent;
+    ngx_http_confer_srv_conf_t *conf = child;
+
+    ngx_http_confer_main_conf_t  *cmcf;
+
+    ngx_conf_merge_value(conf->privacy.enable, prev->privacy.enable, 0);
+    ngx_conf_merge_sec_value(conf->privacy.period, prev->privacy.period,
+                             NGX_HTTP_CONFER_PRIVACY_PERIOD);
+    ngx_conf_merge_value(conf->privacy.debug_log, prev->privacy.debug_log,
+                         0);
+
+    if (conf->privacy.where.data == NULL) {
+        conf->privacy.where = prev->privacy.where;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_confer_module);
+
+    return ngx_http_confer_privacy_merge_srv(cf, &cmcf->privacy,
+                                             &prev->privacy, &conf->privacy);
+}
+
+
+/*
+ * There is no location configuration: this only gives confer_private a
+ * look at the error_log of every location (core's merge has run already).
+ */
+
+static char *
+ngx_http_confer_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    return ngx_http_confer_privacy_merge_loc(cf);
+}
+
+
+static ngx_int_t
+ngx_http_confer_init_module(ngx_cycle_t *cycle)
+{
+    return ngx_http_confer_privacy_init_module(cycle);
+}
+
+
+static ngx_int_t
+ngx_http_confer_init_process(ngx_cycle_t *cycle)
+{
+    return ngx_http_confer_privacy_init_process(cycle);
+}
+
+
+static void
+ngx_http_confer_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_confer_privacy_exit_process(cycle);
+}

@@ -18,4 +18,69 @@ extern ngx_module_t  ngx_http_confer_gateway_module;
 extern ngx_module_t  ngx_http_confer_terminator_module;
 
 
+/*
+ * confer_private (ngx_http_confer_privacy.c): client address pseudonyms
+ * and redacted logs.  The keys of the pseudonyms live in shared memory,
+ * one per distinct rotation period.
+ */
+
+#define NGX_HTTP_CONFER_PRIVACY_SLOTS  8
+
+
+typedef struct ngx_http_confer_privacy_shctx_s
+    ngx_http_confer_privacy_shctx_t;
+
+
+typedef struct {
+    ngx_shm_zone_t                    *shm_zone;
+    ngx_http_confer_privacy_shctx_t   *sh;
+
+    /* the distinct periods of the servers with confer_private on */
+    time_t                             periods[NGX_HTTP_CONFER_PRIVACY_SLOTS];
+    ngx_uint_t                         nperiods;
+
+    /* a server with confer_private on that refuses debug logging */
+    ngx_str_t                          refuse_debug;
+
+    /* locations of private servers that log to the main error log */
+    ngx_array_t                       *main_log_users;
+} ngx_http_confer_privacy_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                         enable;
+    time_t                             period;
+    ngx_flag_t                         debug_log;
+
+    /* "file:line" of the directive, for messages */
+    ngx_str_t                          where;
+
+    ngx_http_confer_privacy_main_conf_t  *main;
+} ngx_http_confer_privacy_conf_t;
+
+
+typedef struct {
+    ngx_http_confer_privacy_main_conf_t   privacy;
+} ngx_http_confer_main_conf_t;
+
+
+typedef struct {
+    ngx_http_confer_privacy_conf_t        privacy;
+} ngx_http_confer_srv_conf_t;
+
+
+char *ngx_http_confer_privacy_merge_srv(ngx_conf_t *cf,
+    ngx_http_confer_privacy_main_conf_t *pmcf,
+    ngx_http_confer_privacy_conf_t *prev,
+    ngx_http_confer_privacy_conf_t *conf);
+char *ngx_http_confer_privacy_merge_loc(ngx_conf_t *cf);
+ngx_int_t ngx_http_confer_privacy_postconfiguration(ngx_conf_t *cf);
+ngx_int_t ngx_http_confer_privacy_init_module(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_confer_privacy_init_process(ngx_cycle_t *cycle);
+void ngx_http_confer_privacy_exit_process(ngx_cycle_t *cycle);
+
+/* confer_private is on for the request's server */
+ngx_uint_t ngx_http_confer_privacy_enabled(ngx_http_request_t *r);
+
+
 #endif /* _NGX_HTTP_CONFER_MODULE_H_INCLUDED_ */
