@@ -50,7 +50,9 @@ function request(url, method, headers, body, opt = {}) {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const t0 = process.hrtime.bigint();
+    // a connection per request: a reload closes idle keep-alive ones
     const req = http.request({ host: u.hostname, port: u.port, method,
+                               agent: false,
                                path: u.pathname + u.search, headers });
     req.on("error", reject);
     req.on("response", (res) => {
