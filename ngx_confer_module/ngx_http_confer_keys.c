@@ -25,6 +25,9 @@
  * (SIGHUP to ngx_parent) at 90% of the lifetime; the replay zone records
  * which cycle already asked so that one worker does it, again every
  * tenth of the lifetime (at most a minute) if the reload did not happen.
+ * A worker may signal the master only if both run as the same user; when
+ * it cannot, a warning at start says that nginx must be reloaded from
+ * outside (a systemd timer running `nginx -s reload`) before not_after.
  */
 
 
@@ -360,6 +363,16 @@ ngx_http_confer_keys_init_process(ngx_cycle_t *cycle,
     }
 
     if (keys->renew_at == 0 || ngx_process != NGX_PROCESS_WORKER) {
+        return NGX_OK;
+    }
+
+    /* a worker of another user than the master may not signal it */
+    if (kill(ngx_parent, 0) == -1) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, ngx_errno,
+                      "confer: renew=on, but a worker cannot signal the "
+                      "master process %P: reload nginx before %T, when "
+                      "the keys expire (or run workers as the master's "
+                      "user)", ngx_parent, keys->current->not_after);
         return NGX_OK;
     }
 

@@ -68,4 +68,19 @@ my $n = () = $t->log_slice('term', 'error', 0)
              =~ /asking the master process/g;
 ok($n >= 1, "the master was asked $n time(s)");
 
+# workers of another user than the master cannot signal it: said at start
+SKIP: {
+    skip('needs root to run workers as nobody', 2) unless $> == 0;
+    my $spec = terminator_spec($t, key => 'lifetime=1h renew=on');
+    $spec->{main} = 'user nobody nogroup;';
+    $t->nginx(term => $spec);
+    $t->wait_for(sub { $t->log_slice('term', 'error', 0)
+                       =~ /a worker cannot signal the master/ },
+                 'the warning about renew');
+    like($t->log_slice('term', 'error', 0),
+         qr/\[warn\].*renew=on, but a worker cannot signal the master process \d+: reload nginx before \d+/,
+         'renew=on with workers of another user: a warning names the deadline');
+    is(client_doc($t, 'term')->{status}, 200, 'and the document is served');
+}
+
 $t->done;
