@@ -145,7 +145,10 @@ typedef struct {
     ngx_buf_t                    *held;         /* SSE bytes with no line
                                                    start yet; whole body of
                                                    a non-SSE answer */
-    ngx_chain_t                  *free;
+    ngx_buf_t                    *pt;           /* plaintext of the chunk
+                                                   being sealed, reused */
+    ngx_chain_t                  *free;         /* sealed output buffers */
+    ngx_chain_t                  *busy;
 
     ngx_array_t                   wipe;         /* of ngx_buf_t *: zeroed
                                                    when the request ends */

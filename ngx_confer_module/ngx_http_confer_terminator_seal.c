@@ -347,18 +347,31 @@ ngx_http_confer_seal_header_filter(ngx_http_request_t *r)
 }
 
 
+/*
+ * The plaintext of the chunk being sealed: one buffer per request, reused
+ * (sealing copies it out at once), grown when a chunk needs more.
+ */
 static ngx_buf_t *
 ngx_http_confer_seal_plain_buf(ngx_http_request_t *r,
     ngx_http_confer_term_ctx_t *ctx, size_t size)
 {
     ngx_buf_t  *b;
 
-    b = ngx_create_temp_buf(r->pool, size ? size : 1);
+    b = ctx->pt;
+
+    if (b && (size_t) (b->end - b->start) >= size) {
+        b->pos = b->start;
+        b->last = b->start;
+        return b;
+    }
+
+    b = ngx_create_temp_buf(r->pool, ngx_max(size, 4096));
     if (b == NULL) {
         return NULL;
     }
 
     ngx_http_confer_term_wipe(ctx, b);
+    ctx->pt = b;
 
     return b;
 }
@@ -475,10 +488,29 @@ ngx_http_confer_seal_chunk(ngx_http_request_t *r,
 
     size = confer_chunked_chunk_size(n, final);
 
-    b = ngx_create_temp_buf(r->pool, size);
-    if (b == NULL) {
+    cl = ngx_chain_get_free_buf(r->pool, &ctx->free);
+    if (cl == NULL) {
         return NGX_ERROR;
     }
+
+    b = cl->buf;
+
+    if (b->start == NULL || (size_t) (b->end - b->start) < size) {
+        b->start = ngx_palloc(r->pool, ngx_max(size, 512));
+        if (b->start == NULL) {
+            return NGX_ERROR;
+        }
+
+        b->end = b->start + ngx_max(size, 512);
+    }
+
+    b->pos = b->start;
+    b->last = b->start;
+    b->temporary = 1;
+    b->flush = 0;
+    b->last_buf = 0;
+    b->last_in_chain = 0;
+    b->tag = (ngx_buf_tag_t) &ngx_http_confer_terminator_module;
 
     if (confer_chunked_response_seal(&ctx->ohttp, pt, n, final, b->last,
                                      size, &len)
@@ -497,12 +529,6 @@ ngx_http_confer_seal_chunk(ngx_http_request_t *r,
         b->last_in_chain = 1;
     }
 
-    cl = ngx_alloc_chain_link(r->pool);
-    if (cl == NULL) {
-        return NGX_ERROR;
-    }
-
-    cl->buf = b;
     cl->next = NULL;
 
     **ll = cl;
@@ -529,11 +555,12 @@ ngx_http_confer_seal_hold(ngx_http_request_t *r,
 
     have = b ? (size_t) (b->last - b->pos) : 0;
 
-    b = ngx_http_confer_seal_plain_buf(r, ctx,
-                                       ngx_max(4096, (have + n) * 2));
+    b = ngx_create_temp_buf(r->pool, ngx_max(4096, (have + n) * 2));
     if (b == NULL) {
         return NGX_ERROR;
     }
+
+    ngx_http_confer_term_wipe(ctx, b);
 
     if (have) {
         b->last = ngx_cpymem(b->last, ctx->held->pos, have);
@@ -744,6 +771,7 @@ static ngx_int_t
 ngx_http_confer_seal_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
     size_t                       size;
+    ngx_int_t                    rc;
     ngx_buf_t                   *b;
     ngx_uint_t                   last, flush;
     ngx_chain_t                 *cl, *out, **ll;
@@ -849,5 +877,11 @@ ngx_http_confer_seal_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         out->next = NULL;
     }
 
-    return ngx_http_next_body_filter(r, out);
+    rc = ngx_http_next_body_filter(r, out);
+
+    /* sent buffers come back to ctx->free (nginx's "buffer reuse") */
+    ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &out,
+                            (ngx_buf_tag_t) &ngx_http_confer_terminator_module);
+
+    return rc;
 }

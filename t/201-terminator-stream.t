@@ -89,6 +89,18 @@ like($r->{error} // '', qr/truncated/,
 ok(!grep({ $_->{final} } @{ $r->{chunks} }), 'no final chunk was sent');
 $t->allow_error_log('term', qr/upstream prematurely closed/);
 
+# a long stream: buffers are reused, every byte still arrives
+my $long = chat(tokens => 1500, token_sizes => '"1,7,30"');
+my $want_long = mock_direct($t, 'POST', '/v1/chat/completions', $long)
+                    ->body;
+$r = client($t, 'term', { mode => 'chunked', path => '/v1/chat/completions',
+    headers => { 'content-type' => 'application/json' }, body => $long });
+is(strip_pad(b64d($r->{inner}{body_b64})), $want_long,
+   'a stream of 1500 events, byte for byte (' . scalar(@{ $r->{chunks} })
+   . ' chunks)');
+is(scalar(grep { $_->{wire} % 256 } @{ $r->{chunks} }), 0,
+   'all of them multiples of 256 bytes');
+
 # pad=0: no padding lines
 $t->nginx(term => terminator_spec($t, open => 'pad=0'));
 $r = client($t, 'term', { mode => 'chunked', path => '/v1/chat/completions',
