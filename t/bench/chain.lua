@@ -3,8 +3,10 @@
 -- "BENCH {...}" at the end with the counts and the latency percentiles
 -- (microseconds), so that chain.pl need not parse wrk's text.
 --
--- BENCH_STOP_AFTER=N: each thread stops after N answers (the memory run
--- sends a known number of requests); wrk's -d still bounds the time.
+-- BENCH_STOP_AFTER=N: the thread stops after N answers and says so with a
+-- line "BENCH-STOPPED" (the memory run sends a known number of requests);
+-- wrk itself waits out its -d, so chain.pl ends it then with SIGINT, after
+-- which it reports as usual.  Run it with -t1.
 
 local bytes = tonumber(os.getenv("BENCH_PROMPT_BYTES") or "1024")
 local stop_after = tonumber(os.getenv("BENCH_STOP_AFTER") or "0")
@@ -26,7 +28,9 @@ if stop_after > 0 then
     -- parse every body, which costs the client some time
     response = function(status, headers, body)
         answers = answers + 1
-        if answers >= stop_after then
+        if answers == stop_after then
+            io.write("BENCH-STOPPED\n")
+            io.flush()
             wrk.thread:stop()
         end
     end
