@@ -26,7 +26,7 @@
 # Knobs (environment): CONFER_BENCH_SECONDS (per wrk round, 3),
 # CONFER_BENCH_ROUNDS (wrk rounds per chain, 5), CONFER_BENCH_CONNECTIONS
 # (16), CONFER_BENCH_MEM_REQUESTS (100000), CONFER_BENCH_STREAM_ROUNDS (5),
-# CONFER_BENCH_TOKENS (500), CONFER_BENCH_TOKEN_MS (2),
+# CONFER_BENCH_TOKENS (500), CONFER_BENCH_TOKEN_MS (5),
 # CONFER_BENCH_LEAVE=1 keeps the prefix with the instances' logs;
 # CONFER_BENCH_HOLD=FILE starts the chains, holds them while FILE exists
 # (to look at them by hand), then stops them and measures nothing.
@@ -63,7 +63,7 @@ my $CONNS      = $ENV{CONFER_BENCH_CONNECTIONS} || 16;
 my $MEM_N      = $ENV{CONFER_BENCH_MEM_REQUESTS} || 100000;
 my $S_ROUNDS   = $ENV{CONFER_BENCH_STREAM_ROUNDS} || 5;
 my $TOKENS     = $ENV{CONFER_BENCH_TOKENS} || 500;
-my $TOKEN_MS   = $ENV{CONFER_BENCH_TOKEN_MS} || 2;
+my $TOKEN_MS   = $ENV{CONFER_BENCH_TOKEN_MS} || 5;
 my $TTFT_N     = 20;            # short streams per chain for the first token
 my $COLD_N     = 5;             # cold gateway starts
 my $WARMUP_N   = 5000;          # sealed requests before the memory run
@@ -388,8 +388,8 @@ unless ($confer_broken) {
             . ' document over loopback (a GET of it alone: %s ms) and'
             . ' verifies the simulated SNP-format report and its ECDSA P-384'
             . ' chain; waiting requests look at the shared cache after 5,'
-            . ' 10, 20, 40, 80 ms and then every 100 ms, so the figure is'
-            . ' that schedule\'s step above fetch plus verification. The'
+            . ' 10, 20, 40, 80 ms and then every 100 ms, so fetch plus'
+            . ' verification is rounded up by that schedule. The'
             . ' verification cost per platform (SNP, TDX) against raw'
             . ' signature checks is in the attest section.',
             $COLD_N, ms(median(@cold)), ms(median(@warm)), ms(median(@doc))));
@@ -915,19 +915,27 @@ for my $i (1 .. $S_ROUNDS) {
         $note .= " $c: $bad of $S_ROUNDS streams incomplete or with another"
                  . ' number of events than the MOCK sent.' if $bad;
         next unless @ok && @{ $ttft{$c} };
-        my (@gaps, @sgaps, @lat);
+        my (@gaps, @sgaps, @lat, @aa_gap, @aa_lat);
         for my $o (@ok) {
             my ($ev, $sent) = @$o{qw(ev sent)};
-            push @gaps, map { $ev->[$_] - $ev->[$_ - 1] } 1 .. $#$ev;
+            my @g = map { $ev->[$_] - $ev->[$_ - 1] } 1 .. $#$ev;
+            my @l = map { $ev->[$_] - $sent->[$_] } 0 .. $#$ev;
+            push @gaps, @g;
+            push @lat, @l;
             push @sgaps, map { $sent->[$_] - $sent->[$_ - 1] } 1 .. $#$sent;
-            push @lat, map { $ev->[$_] - $sent->[$_] } 0 .. $#$ev;
+            # odd against even events: the noise of the measure itself
+            push @{ $aa_gap[$_ % 2] }, $g[$_] for 0 .. $#g;
+            push @{ $aa_lat[$_ % 2] }, $l[$_] for 0 .. $#l;
         }
         $s{$c} = {
             ttft => median(@{ $ttft{$c} }),
             gap50 => pct(50, @gaps), gap99 => pct(99, @gaps),
             sent99 => pct(99, @sgaps),
             lat => mean(@lat), lat50 => pct(50, @lat), lat99 => pct(99, @lat),
+            aa_gap => pct(99, @{ $aa_gap[1] }) - pct(99, @{ $aa_gap[0] }),
+            aa_lat => pct(99, @{ $aa_lat[1] }) - pct(99, @{ $aa_lat[0] }),
             chunks => median(map { $_->{chunks} } @ok),
+            chunk_list => [ map { $_->{chunks} } @{ $st{$c} } ],
             reads => median(map { $_->{reads} } @ok),
             events => median(map { scalar @{ $_->{ev} } } @ok),
         };
@@ -963,7 +971,7 @@ for my $i (1 .. $S_ROUNDS) {
         figure_null('stream: per-token latency mean, confer - plain', 'ms',
                     '< 0.1 ms', $why);
         figure_null('stream: deliveries, confer - plain', 'chunks',
-                    '== 0 (no coalescing)', $why);
+                    '>= 0 (no coalescing beyond plain)', $why);
     } else {
         my ($p, $c) = @s{qw(plain confer)};
         my $d = $c->{ttft} - $p->{ttft};
@@ -983,9 +991,12 @@ for my $i (1 .. $S_ROUNDS) {
                met => !$note && $d < 0.0001,
                detail => sprintf('p99 of the gaps between consecutive events'
                    . ' at the client, all rounds pooled: confer %s ms, plain'
-                   . ' %s ms (p50 %s and %s ms). %s%s%s',
+                   . ' %s ms (p50 %s and %s ms); the same measure between the'
+                   . ' odd and even gaps of the plain chain (the noise at'
+                   . ' p99): %s ms. %s%s%s',
                    ms($c->{gap99}), ms($p->{gap99}), ms($c->{gap50}),
-                   ms($p->{gap50}), $how, $limits, $note));
+                   ms($p->{gap50}), ms($p->{aa_gap}), $how, $limits,
+                   $note));
         $d = $c->{lat99} - $p->{lat99};
         figure(name => 'stream: per-token latency p99, confer - plain',
                value => $d * 1000, unit => 'ms', goal => '< 0.1 ms',
@@ -993,8 +1004,10 @@ for my $i (1 .. $S_ROUNDS) {
                detail => sprintf('per event, its arrival at the client minus'
                    . ' the time the MOCK wrote it (one clock), p99 over all'
                    . ' events: confer %s ms, plain %s ms (p50 %s and %s'
-                   . ' ms). %s%s%s', ms($c->{lat99}), ms($p->{lat99}),
-                   ms($c->{lat50}), ms($p->{lat50}), $how, $limits, $note));
+                   . ' ms); between the odd and even events of the plain'
+                   . ' chain: %s ms. %s%s%s', ms($c->{lat99}),
+                   ms($p->{lat99}), ms($c->{lat50}), ms($p->{lat50}),
+                   ms($p->{aa_lat}), $how, $limits, $note));
         $d = $c->{lat} - $p->{lat};
         figure(name => 'stream: per-token latency mean, confer - plain',
                value => $d * 1000, unit => 'ms', goal => '< 0.1 ms',
@@ -1002,17 +1015,22 @@ for my $i (1 .. $S_ROUNDS) {
                detail => sprintf('the same, the mean over all events: confer'
                    . ' %s ms, plain %s ms. %s%s', ms($c->{lat}),
                    ms($p->{lat}), $how, $note));
-        $d = $c->{chunks} - $p->{chunks};
+        my @cl = @{ $c->{chunk_list} };
+        my @pl = @{ $p->{chunk_list} };
+        $d = median(map { $cl[$_] - $pl[$_] } 0 .. $#pl);
         figure(name => 'stream: deliveries, confer - plain', value => $d,
-               unit => 'chunks', goal => '== 0 (no coalescing)',
-               met => !$note && $d == 0,
+               unit => 'chunks', goal => '>= 0 (no coalescing beyond plain)',
+               met => !$note && $d >= 0,
                detail => sprintf('HTTP chunks the client received per stream'
-                   . ' (each a separate write of the first hop), medians:'
-                   . ' confer %s, plain %s, for %s events; socket reads at'
-                   . ' the client: confer %s, plain %s (fewer than chunks'
-                   . ' when the client was late and two arrived in one'
-                   . ' read). %s%s', $c->{chunks}, $p->{chunks},
-                   $c->{events}, $c->{reads}, $p->{reads}, $how, $note));
+                   . ' (each a separate write of the first hop), the median'
+                   . ' of the rounds\' differences; per round confer %s,'
+                   . ' plain %s, for %s events. Equal counts are the aim;'
+                   . ' a hop that runs late merges two events into one'
+                   . ' write in either chain, so the goal is no fewer than'
+                   . ' the plain chain. Socket reads at the client, medians:'
+                   . ' confer %s, plain %s. %s%s', join('/', @cl),
+                   join('/', @pl), $c->{events}, $c->{reads}, $p->{reads},
+                   $how, $note));
     }
 }
 
