@@ -29,7 +29,8 @@
 # CONFER_BENCH_TOKENS (500), CONFER_BENCH_TOKEN_MS (5),
 # CONFER_BENCH_LEAVE=1 keeps the prefix with the instances' logs;
 # CONFER_BENCH_HOLD=FILE starts the chains, holds them while FILE exists
-# (to look at them by hand), then stops them and measures nothing.
+# (to look at them by hand), then stops them and measures nothing;
+# CONFER_BENCH_DUMP=FILE writes the streams' raw times there.
 
 use strict;
 use warnings;
@@ -992,6 +993,11 @@ for my $i (1 .. $S_ROUNDS) {
                          $o->{error} ? " ($o->{error})" : ''));
         push @{ $st{$c} }, $o;
     }
+}
+if (my $dump = $ENV{CONFER_BENCH_DUMP}) {
+    open my $fh, '>', $dump or die "$dump: $!";
+    print $fh $JSON->encode({ ttft => \%ttft, streams => \%st });
+    close $fh;
 }
 
 {
