@@ -114,8 +114,9 @@ typedef struct {
     uint8_t            fmspc[6];
 
     time_t             chain_not_after;  /* earliest notAfter in the chain */
-    time_t             collateral_not_after; /* TDX: earliest nextUpdate of
-                                            the collateral and CRLs used,
+    time_t             collateral_not_after; /* the earliest nextUpdate
+                                            of the collateral and CRLs
+                                            used (TDX; SNP's root CRL),
                                             0 when none was given */
 } attest_evidence_t;
 
@@ -135,6 +136,16 @@ typedef struct {
 attest_err_t attest_snp_verify(const uint8_t *report, size_t n,
     const attest_blob_t *certs, size_t ncerts, const uint8_t *sim_root,
     time_t now, attest_evidence_t *ev, char *detail, size_t detail_len);
+
+/* the same, offline revocation too: root_crl (NULL or empty: none) is a
+ * CRL, DER or PEM, that the chain's root signed (AMD KDS "crl": the ARK's,
+ * listing revoked ASKs and ASVKs; simulated: the root's); it must be
+ * current at now and must not list the certificate the root issued.
+ * ev->collateral_not_after gets its nextUpdate. */
+attest_err_t attest_snp_verify_crl(const uint8_t *report, size_t n,
+    const attest_blob_t *certs, size_t ncerts, const attest_blob_t *root_crl,
+    const uint8_t *sim_root, time_t now, attest_evidence_t *ev,
+    char *detail, size_t detail_len);
 
 
 /* policy (attest/POLICY.md); NULL means the built-in default policy:
@@ -200,6 +211,15 @@ void attest_sim_free(attest_sim_t *sim);
 attest_err_t attest_sim_document(const attest_sim_t *sim,
     const uint8_t *ohttp_keys, size_t n, uint64_t not_after, uint8_t *out,
     size_t cap, size_t *len);
+
+
+/*
+ * Frees what the library keeps between calls: the process-wide cache of
+ * parsed vendor certificates (only certificates of chains verified to a
+ * pinned root).  For a clean exit under valgrind; the library still works
+ * afterwards, without the cache.
+ */
+void attest_cleanup(void);
 
 
 #endif /* CONFER_ATTEST_H */

@@ -214,12 +214,12 @@ static attest_err_t
 attest_policy_sim_root(attest_policy_t *pol, const char *v,
     const char *base_dir, char *msg, size_t n)
 {
-    FILE            *f;
-    char             path[4096];
-    size_t           len;
-    uint8_t         *buf;
-    attest_err_t     rc;
-    STACK_OF(X509)  *sk;
+    FILE          *f;
+    X509          *x[ATTEST_X509_MAX_POOL];
+    char           path[4096];
+    size_t         len, nx;
+    uint8_t       *buf;
+    attest_err_t   rc;
 
     if (strncmp(v, "sha256:", 7) == 0) {
         if (attest_unhex(v + 7, strlen(v + 7), pol->sim_root, 32, &len)
@@ -253,19 +253,20 @@ attest_policy_sim_root(attest_policy_t *pol, const char *v,
     len = buf ? fread(buf, 1, 65536, f) : 0;
     fclose(f);
 
-    sk = sk_X509_new_null();
+    nx = 0;
     rc = ATTEST_ERR_POLICY;
 
-    if (buf != NULL && sk != NULL && len > 0 && len < 65536
-        && attest_x509_load(buf, len, sk) == ATTEST_OK)
+    if (buf != NULL && len > 0 && len < 65536
+        && attest_x509_load(buf, len, x, ATTEST_X509_MAX_POOL, &nx)
+           == ATTEST_OK)
     {
-        attest_x509_sha256(sk_X509_value(sk, 0), pol->sim_root);
+        attest_x509_sha256(x[0], pol->sim_root);
         pol->have_sim_root = 1;
         rc = ATTEST_OK;
     }
 
     free(buf);
-    sk_X509_pop_free(sk, X509_free);
+    attest_x509_free(x, nx);
 
     if (rc != ATTEST_OK) {
         return attest_policy_bad(msg, n, "simulated_root %s holds no "

@@ -73,6 +73,7 @@ static int cmd_verify_doc(const char *path, cli_opts_t *o);
 static int cmd_inspect_snp(const char *path);
 static int cmd_simulate_doc(const char *dir, cli_opts_t *o);
 static int load_policy(cli_opts_t *o, attest_policy_t **pol);
+static int run(int argc, char **argv);
 
 
 static const char  *usage_text =
@@ -825,8 +826,8 @@ cmd_simulate_doc(const char *dir, cli_opts_t *o)
 }
 
 
-int
-main(int argc, char **argv)
+static int
+run(int argc, char **argv)
 {
     int          ret;
     char         msg[512];
@@ -903,4 +904,18 @@ main(int argc, char **argv)
     }
 
     return usage(NULL);
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int  ret;
+
+    ret = run(argc, argv);
+
+    /* the certificate cache, so that valgrind sees nothing left */
+    attest_cleanup();
+
+    return ret;
 }
