@@ -71,6 +71,7 @@ static int cmd_verify_snp(const char *path, cli_opts_t *o);
 static int cmd_verify_tdx(const char *path, cli_opts_t *o);
 static int cmd_verify_doc(const char *path, cli_opts_t *o);
 static int cmd_inspect_snp(const char *path);
+static int cmd_inspect_tdx(const char *path);
 static int cmd_simulate_doc(const char *dir, cli_opts_t *o);
 static int load_policy(cli_opts_t *o, attest_policy_t **pol);
 static int run(int argc, char **argv);
@@ -774,6 +775,54 @@ cmd_inspect_snp(const char *path)
 }
 
 
+/* the quote's fields, unverified; a quote that does not parse is an
+ * input error (exit 2) with its reason code */
+static int
+cmd_inspect_tdx(const char *path)
+{
+#ifdef ATTEST_HAVE_TDX
+    size_t              n;
+    json_t             *o;
+    uint8_t            *p;
+    attest_err_t        rc;
+    attest_tdx_quote_t  q;
+
+    p = slurp(path, &n);
+    if (p == NULL) {
+        return input_error("%s: cannot read", path);
+    }
+
+    rc = attest_tdx_parse(p, n, &q);
+
+    if (rc != ATTEST_OK) {
+        free(p);
+        printf("{\"error\":\"%s\"}\n", attest_strerror(rc));
+        fprintf(stderr, "confer-attest: %s: not a TDX quote: %s\n", path,
+                attest_strerror(rc));
+        return CLI_USAGE;
+    }
+
+    /* q points into p until the JSON is made */
+    o = attest_tdx_quote_json(&q);
+    free(p);
+
+    if (o == NULL) {
+        return input_error("%s", "out of memory");
+    }
+
+    json_dumpf(o, stdout, JSON_COMPACT);
+    fputc('\n', stdout);
+    json_decref(o);
+
+    return CLI_OK;
+#else
+    printf("{\"error\":\"%s\"}\n", attest_strerror(ATTEST_ERR_UNSUPPORTED));
+    fprintf(stderr, "confer-attest: inspect tdx is not built in\n");
+    return CLI_USAGE;
+#endif
+}
+
+
 static int
 cmd_simulate_doc(const char *dir, cli_opts_t *o)
 {
@@ -870,11 +919,7 @@ run(int argc, char **argv)
         }
 
         if (strcmp(kind, "tdx") == 0) {
-            printf("{\"error\":\"%s\"}\n",
-                   attest_strerror(ATTEST_ERR_UNSUPPORTED));
-            fprintf(stderr, "confer-attest: inspect tdx is not built in "
-                    "yet\n");
-            return CLI_USAGE;
+            return cmd_inspect_tdx(argv[3]);
         }
 
         return usage("inspect sev-snp or tdx");
