@@ -172,13 +172,23 @@ typedef struct {
     attest_blob_t      evidence;         /* SNP report or TDX quote */
     const attest_blob_t *certs;          /* DER, leaf first */
     size_t             ncerts;
+
+    /* optional, n == 0 when absent: zero the struct before filling it */
+    attest_blob_t      tcb_info;         /* TDX collateral, the bytes */
+    attest_blob_t      qe_identity;      /*   Intel PCS serves */
+    attest_blob_t      tcb_signing_chain;
+    attest_blob_t      pck_crl;
+    attest_blob_t      root_crl;         /* TDX: the Intel root CA's CRL;
+                                            SNP: the ARK's (AMD KDS crl);
+                                            simulated: the root's */
 } attest_doc_t;
 
 typedef struct {
     attest_evidence_t  ev;
     uint64_t           not_after;        /* the document's */
     time_t             valid_until;      /* min(not_after, now + max_age,
-                                            chain_not_after) */
+                                            chain_not_after,
+                                            collateral_not_after) */
     size_t             ohttp_keys_len;
     uint8_t            ohttp_keys[ATTEST_MAX_OHTTP_KEYS];   /* verified */
     char               detail[256];      /* why, for logs; no secrets */
@@ -194,8 +204,9 @@ void attest_binding(const uint8_t *ohttp_keys, size_t n, uint64_t not_after,
 attest_err_t attest_doc_build(const attest_doc_t *doc, uint8_t *out,
     size_t cap, size_t *len);
 
-/* the gateway's one call: parse, check not_after, verify the evidence and
- * its binding to ohttp_keys, apply the policy (NULL: the default) */
+/* the gateway's one call: parse, check not_after, verify the evidence
+ * with the collateral the document carries (nothing is fetched) and its
+ * binding to ohttp_keys, apply the policy (NULL: the default) */
 attest_err_t attest_verify_document(const uint8_t *doc, size_t n,
     const attest_policy_t *pol, time_t now, attest_verdict_t *v);
 

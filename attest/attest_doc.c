@@ -12,6 +12,8 @@
  *     "collateral": { "tcb_info", "qe_identity", "tcb_signing_chain",
  *                     "pck_crl", "root_crl": base64 of the bytes Intel's
  *                     PCS serves }          TDX, each optional
+ *                   { "root_crl": base64 of the ARK's CRL (AMD KDS) }
+ *                                           SEV-SNP and simulated
  *     "gpu": [ ... ]                         reserved, not verified yet
  *   }
  *
@@ -425,6 +427,15 @@ attest_doc_parse(const uint8_t *p, size_t n, attest_doc_parsed_t *d,
             }
 
             total += json_string_length(x);
+
+            /* AMD has one CRL, the ARK's; the rest is Intel's */
+            if (d->platform != ATTEST_PLATFORM_TDX
+                && strcmp(key, "root_crl") != 0)
+            {
+                attest_doc_fail(detail, dn, "SEV-SNP collateral is "
+                                "root_crl only");
+                goto done;
+            }
         }
 
         d->has_collateral = 1;
@@ -521,10 +532,11 @@ attest_err_t
 attest_doc_build(const attest_doc_t *doc, uint8_t *out, size_t cap,
     size_t *len)
 {
-    char          *b64;
-    size_t         i, max, n;
-    json_t        *root, *certs;
-    attest_err_t   rc;
+    char                 *b64;
+    size_t                i, max, n;
+    json_t               *root, *certs, *col;
+    attest_err_t          rc;
+    const attest_blob_t  *cb[5];
 
     *len = 0;
 
@@ -536,6 +548,12 @@ attest_doc_build(const attest_doc_t *doc, uint8_t *out, size_t cap,
         return ATTEST_ERR_INPUT;
     }
 
+    cb[0] = &doc->tcb_info;
+    cb[1] = &doc->qe_identity;
+    cb[2] = &doc->tcb_signing_chain;
+    cb[3] = &doc->pck_crl;
+    cb[4] = &doc->root_crl;
+
     max = doc->ohttp_keys.n > doc->evidence.n ? doc->ohttp_keys.n
                                               : doc->evidence.n;
     for (i = 0; i < doc->ncerts; i++) {
@@ -544,14 +562,26 @@ attest_doc_build(const attest_doc_t *doc, uint8_t *out, size_t cap,
         }
     }
 
+    for (i = 0; i < 5; i++) {
+        if (cb[i]->n > max) {
+            max = cb[i]->n;
+        }
+
+        if (cb[i]->n > 0 && i < 4 && doc->platform != ATTEST_PLATFORM_TDX) {
+            return ATTEST_ERR_INPUT;
+        }
+    }
+
     b64 = malloc(attest_b64_len(max) + 1);
     root = json_object();
     certs = json_array();
+    col = json_object();
 
     rc = ATTEST_ERR_NOMEM;
 
-    if (b64 == NULL || root == NULL || certs == NULL) {
+    if (b64 == NULL || root == NULL || certs == NULL || col == NULL) {
         json_decref(certs);
+        json_decref(col);
         goto done;
     }
 
@@ -573,6 +603,20 @@ attest_doc_build(const attest_doc_t *doc, uint8_t *out, size_t cap,
     }
 
     json_object_set_new(root, "certs", certs);
+
+    for (i = 0; i < 5; i++) {
+        if (cb[i]->n > 0) {
+            attest_b64_encode(cb[i]->p, cb[i]->n, b64);
+            json_object_set_new(col, attest_doc_collateral_keys[i],
+                                json_string(b64));
+        }
+    }
+
+    if (json_object_size(col) > 0) {
+        json_object_set_new(root, "collateral", col);
+    } else {
+        json_decref(col);
+    }
 
     n = json_dumpb(root, NULL, 0, JSON_COMPACT);
     if (n == 0) {
@@ -651,9 +695,9 @@ attest_verify_document(const uint8_t *doc, size_t n,
     switch (d.platform) {
 
     case ATTEST_PLATFORM_SEV_SNP:
-        rc = attest_snp_verify(d.evidence.p, d.evidence.n, d.certs, d.ncerts,
-                               NULL, now, &v->ev, v->detail,
-                               sizeof(v->detail));
+        rc = attest_snp_verify_crl(d.evidence.p, d.evidence.n, d.certs,
+                                   d.ncerts, &d.root_crl, NULL, now, &v->ev,
+                                   v->detail, sizeof(v->detail));
         break;
 
     case ATTEST_PLATFORM_SIMULATED:
@@ -666,9 +710,9 @@ attest_verify_document(const uint8_t *doc, size_t n,
             goto done;
         }
 
-        rc = attest_snp_verify(d.evidence.p, d.evidence.n, d.certs, d.ncerts,
-                               sim_root, now, &v->ev, v->detail,
-                               sizeof(v->detail));
+        rc = attest_snp_verify_crl(d.evidence.p, d.evidence.n, d.certs,
+                                   d.ncerts, &d.root_crl, sim_root, now,
+                                   &v->ev, v->detail, sizeof(v->detail));
         break;
 
     default:
@@ -702,9 +746,18 @@ attest_verify_document(const uint8_t *doc, size_t n,
         v->valid_until = now + age;
     }
 
+    /* the earliest certificate notAfter, and the earliest nextUpdate of
+     * the collateral and CRLs: past it, the document must be verified
+     * again with fresh collateral */
     if (v->ev.chain_not_after > 0 && v->ev.chain_not_after < v->valid_until)
     {
         v->valid_until = v->ev.chain_not_after;
+    }
+
+    if (v->ev.collateral_not_after > 0
+        && v->ev.collateral_not_after < v->valid_until)
+    {
+        v->valid_until = v->ev.collateral_not_after;
     }
 
     memcpy(v->ohttp_keys, d.ohttp_keys.p, d.ohttp_keys.n);

@@ -509,6 +509,7 @@ attest_sim_document(const attest_sim_t *sim, const uint8_t *ohttp_keys,
     certs[1].p = sim->root_der;
     certs[1].n = sim->root_len;
 
+    memset(&doc, 0, sizeof(doc));
     doc.platform = ATTEST_PLATFORM_SIMULATED;
     doc.not_after = not_after;
     doc.ohttp_keys.p = ohttp_keys;
