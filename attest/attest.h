@@ -57,6 +57,13 @@ typedef enum {
     ATTEST_ERR_POLICY_GPU,        /* "gpu_required" */
     ATTEST_ERR_INTERNAL,          /* "internal": a library failed */
     ATTEST_ERR_UNSUPPORTED,       /* "not_supported": not built in yet */
+    ATTEST_ERR_GPU_NONCE,         /* "gpu_nonce_mismatch": GPU evidence
+                                     answers another nonce */
+    ATTEST_ERR_POLICY_GPU_COUNT,  /* "gpu_count_too_low" */
+    ATTEST_ERR_POLICY_GPU_SWITCH, /* "gpu_switch_not_allowed" */
+    ATTEST_ERR_POLICY_GPU_DRIVER, /* "gpu_driver_too_old" */
+    ATTEST_ERR_POLICY_GPU_FIRMWARE,/* "gpu_firmware_not_allowed": VBIOS
+                                     or FWID not in the policy */
     ATTEST_ERR_LAST
 } attest_err_t;
 
@@ -85,6 +92,32 @@ typedef struct {
     uint8_t   microcode;
     uint8_t   fmc;                       /* Turin only, else 0 */
 } attest_snp_tcb_t;
+
+
+/* NVIDIA confidential-computing devices (attest_gpu.h) */
+#define ATTEST_MAX_GPUS  16
+
+typedef enum {
+    ATTEST_GPU_NONE = 0,
+    ATTEST_GPU_GPU,                      /* Hopper GH100, Blackwell GB1xx */
+    ATTEST_GPU_SWITCH                    /* NVSwitch LS_10 */
+} attest_gpu_kind_t;
+
+/* what attest_gpu_verify() proved about one device */
+typedef struct {
+    attest_gpu_kind_t  kind;
+    int                simulated;        /* chain to the simulated root */
+    char               model[32];        /* "GH100 A01", "LS_10 A01" */
+    char               arch[16];         /* "HOPPER", "BLACKWELL", "LS10" */
+    char               driver[32];       /* "550.90.07"; "" if not sent */
+    char               vbios[32];        /* "96.00.9F.00.01"; "" if not */
+    uint8_t            fwid[48];         /* firmware identity, SHA-384 */
+    int                has_fwid;
+    uint8_t            nonce[32];        /* the nonce it answered */
+    uint8_t            leaf_sha256[32];  /* the device certificate */
+    size_t             nmeas;            /* measurement blocks signed */
+    time_t             chain_not_after;
+} attest_gpu_facts_t;
 
 
 /* what a verifier proved about the evidence; the policy reads only this */
@@ -118,6 +151,15 @@ typedef struct {
                                             of the collateral and CRLs
                                             used (TDX; SNP's root CRL),
                                             0 when none was given */
+    time_t             checked_at;       /* the "now" validity was
+                                            checked at */
+    /* TDX with TCB Info: the tcbDate of its newest UpToDate level, the
+     * TCB recovery that made older levels OutOfDate; 0 if none */
+    time_t             tcb_recovery_date;
+
+    /* NVIDIA evidence bound to report_data (attest_gpu_nonce()) */
+    size_t             ngpu;
+    attest_gpu_facts_t gpu[ATTEST_MAX_GPUS];
 } attest_evidence_t;
 
 
@@ -146,6 +188,18 @@ attest_err_t attest_snp_verify_crl(const uint8_t *report, size_t n,
     const attest_blob_t *certs, size_t ncerts, const attest_blob_t *root_crl,
     const uint8_t *sim_root, time_t now, attest_evidence_t *ev,
     char *detail, size_t detail_len);
+
+
+/*
+ * The nonce a terminator asks its GPUs to sign, which binds their evidence
+ * to the same report_data (and so the same keys and not_after) as the CPU
+ * evidence:
+ *
+ *   nonce = SHA-256("confer-gpu/v1" || 0x00 || report_data[64])
+ *
+ * the 32 bytes of the digest, the SPDM GET_MEASUREMENTS nonce.
+ */
+void attest_gpu_nonce(const uint8_t report_data[64], uint8_t nonce[32]);
 
 
 /* policy (attest/POLICY.md); NULL means the built-in default policy:

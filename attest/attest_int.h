@@ -27,6 +27,14 @@ int attest_policy_simulated(const attest_policy_t *pol,
 long long attest_policy_max_age(const attest_policy_t *pol);
 
 
+/* one entry of NVIDIA's evidence JSON, decoded */
+typedef struct {
+    attest_blob_t       evidence;        /* the SPDM report */
+    attest_blob_t       certs;           /* the PEM chain, leaf first */
+    char                arch[16];        /* as the tool said; unsigned */
+} attest_gpu_entry_t;
+
+
 /* a parsed document; blobs point into one allocation */
 typedef struct {
     attest_platform_t   platform;
@@ -44,6 +52,8 @@ typedef struct {
     attest_blob_t       root_crl;
     int                 has_collateral;
     int                 has_gpu;
+    size_t              ngpu;
+    attest_gpu_entry_t  gpu[ATTEST_MAX_GPUS];
 
     uint8_t            *mem;
 } attest_doc_parsed_t;
