@@ -213,6 +213,10 @@ attest_err_t attest_policy_parse(const uint8_t *p, size_t n,
 void attest_policy_free(attest_policy_t *pol);
 attest_err_t attest_policy_check(const attest_policy_t *pol,
     const attest_evidence_t *ev, char *detail, size_t detail_len);
+/* the "gpu" rules alone, on ev->gpu (attest_policy_check() applies them
+ * last); for GPU evidence verified on its own */
+attest_err_t attest_policy_check_gpu(const attest_policy_t *pol,
+    const attest_evidence_t *ev, char *detail, size_t detail_len);
 
 
 /* the confer attestation document (DESIGN.md, "Attestation document") */
@@ -235,6 +239,11 @@ typedef struct {
     attest_blob_t      root_crl;         /* TDX: the Intel root CA's CRL;
                                             SNP: the ARK's (AMD KDS crl);
                                             simulated: the root's */
+    attest_blob_t      gpu;              /* NVIDIA evidence JSON, as its
+                                            tools write it: [{"arch",
+                                            "certificate", "evidence",
+                                            "nonce"}, ...], each answering
+                                            attest_gpu_nonce() */
 } attest_doc_t;
 
 typedef struct {
@@ -260,7 +269,8 @@ attest_err_t attest_doc_build(const attest_doc_t *doc, uint8_t *out,
 
 /* the gateway's one call: parse, check not_after, verify the evidence
  * with the collateral the document carries (nothing is fetched) and its
- * binding to ohttp_keys, apply the policy (NULL: the default) */
+ * binding to ohttp_keys, verify each GPU's evidence against the nonce
+ * derived from that report_data, apply the policy (NULL: the default) */
 attest_err_t attest_verify_document(const uint8_t *doc, size_t n,
     const attest_policy_t *pol, time_t now, attest_verdict_t *v);
 
@@ -276,6 +286,29 @@ void attest_sim_free(attest_sim_t *sim);
 attest_err_t attest_sim_document(const attest_sim_t *sim,
     const uint8_t *ohttp_keys, size_t n, uint64_t not_after, uint8_t *out,
     size_t cap, size_t *len);
+
+/* the same with GPU evidence (NVIDIA's JSON, e.g. from
+ * attest_sim_gpu_evidence() with attest_sim_gpu_nonce()) */
+attest_err_t attest_sim_document_gpu(const attest_sim_t *sim,
+    const uint8_t *ohttp_keys, size_t n, uint64_t not_after,
+    const uint8_t *gpu_json, size_t gpu_len, uint8_t *out, size_t cap,
+    size_t *len);
+
+/* the GPU nonce a simulated document for these keys will carry */
+void attest_sim_gpu_nonce(const uint8_t *ohttp_keys, size_t n,
+    uint64_t not_after, uint8_t nonce[32]);
+
+/*
+ * SIMULATED NVIDIA evidence JSON for ngpus devices answering nonce: each a
+ * fresh device key and leaf ("SIMULATED GH100 A01 GSP FMC LF") under the
+ * SIMULATED BROM, Provisioner and Identity CAs that attest_sim_init()
+ * made below the simulated root.  Accepted only by a policy that allows
+ * simulated evidence and pins that root.  ATTEST_ERR_NOMEM with *len the
+ * size needed when cap is too small.
+ */
+attest_err_t attest_sim_gpu_evidence(const attest_sim_t *sim,
+    const uint8_t nonce[32], size_t ngpus, uint8_t *out, size_t cap,
+    size_t *len);
 
 
 /*

@@ -718,6 +718,7 @@ attest_snp_verify_crl(const uint8_t *report, size_t n,
     memcpy(ev->chip_id, r.chip_id, 64);
     ev->signing_key = vlek;
     ev->chain_not_after = path.not_after;
+    ev->checked_at = now;
 
     attest_snp_fail(detail, detail_len, ATTEST_OK,
                     "%s report v%u, %s chain verified%s",

@@ -790,7 +790,7 @@ tdx_verify_collateral(const attest_tdx_quote_t *q,
 {
     int                        has_ti, has_qi;
     X509                      *chain[TDX_MAX_CHAIN];
-    size_t                     k, cn;
+    size_t                     k, cn, lv;
     uint8_t                   *dec;
     EVP_PKEY                  *key;
     attest_err_t               rc;
@@ -904,6 +904,16 @@ tdx_verify_collateral(const attest_tdx_quote_t *q,
 
     rc = attest_tdx_evaluate(q, pck, ti, qi, &res);
 
+    /* the latest TCB recovery: the newest UpToDate level's tcbDate, from
+     * which a policy's out_of_date_grace runs */
+    for (lv = 0; ti != NULL && lv < ti->nlevels; lv++) {
+        if (ti->levels[lv].status == ATTEST_TDX_TCB_UP_TO_DATE
+            && ti->levels[lv].tcb_date > ev->tcb_recovery_date)
+        {
+            ev->tcb_recovery_date = ti->levels[lv].tcb_date;
+        }
+    }
+
     if (ti != NULL) {
         snprintf(ev->tcb_status, sizeof(ev->tcb_status), "%s",
                  attest_tdx_tcb_status_name(res.overall));
@@ -938,6 +948,7 @@ attest_tdx_verify_root(const uint8_t *quote, size_t n,
     attest_tdx_quote_t  q;
 
     memset(ev, 0, sizeof(*ev));
+    ev->checked_at = now;
 
     if (quote == NULL) {
         return ATTEST_ERR_INPUT;
