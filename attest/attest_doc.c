@@ -14,7 +14,10 @@
  *                     PCS serves }          TDX, each optional
  *                   { "root_crl": base64 of the ARK's CRL (AMD KDS) }
  *                                           SEV-SNP and simulated
- *     "gpu": [ ... ]                         reserved, not verified yet
+ *     "gpu": [ { "arch", "certificate", "evidence", "nonce" }, ... ]
+ *                   NVIDIA's evidence JSON as its tools write it, one
+ *                   entry per GPU or NVSwitch, each answering the nonce
+ *                   attest_gpu_nonce(report_data); optional
  *   }
  *
  * Base64 is RFC 4648 section 4 with padding.  Unknown keys are errors:
@@ -28,6 +31,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "attest_gpu.h"
 #include "attest_int.h"
 
 #if defined(__has_include)
@@ -449,6 +453,7 @@ attest_doc_parse(const uint8_t *p, size_t n, attest_doc_parsed_t *d,
         }
 
         d->has_gpu = json_array_size(v) > 0;
+        total += attest_gpu_entries_size(v);
     }
 
     d->mem = malloc(total + 1);
@@ -487,6 +492,16 @@ attest_doc_parse(const uint8_t *p, size_t n, attest_doc_parsed_t *d,
         }
 
         d->ncerts = i + 1;
+    }
+
+    v = json_object_get(root, "gpu");
+
+    if (v != NULL
+        && attest_gpu_entries(v, d->gpu, ATTEST_MAX_GPUS, &d->ngpu, &mem,
+                              detail, dn) != ATTEST_OK)
+    {
+        rc = ATTEST_ERR_DOCUMENT;
+        goto done;
     }
 
     col[0] = &d->tcb_info;
@@ -533,9 +548,12 @@ attest_doc_build(const attest_doc_t *doc, uint8_t *out, size_t cap,
     size_t *len)
 {
     char                 *b64;
-    size_t                i, max, n;
-    json_t               *root, *certs, *col;
+    size_t                i, max, n, ngpu;
+    json_t               *root, *certs, *col, *gpu;
+    uint8_t              *gmem;
     attest_err_t          rc;
+    json_error_t          jerr;
+    attest_gpu_entry_t   *ge;
     const attest_blob_t  *cb[5];
 
     *len = 0;
@@ -572,6 +590,33 @@ attest_doc_build(const attest_doc_t *doc, uint8_t *out, size_t cap,
         }
     }
 
+    /* GPU evidence goes in as NVIDIA's tools wrote it, once it reads
+     * as such */
+    gpu = NULL;
+
+    if (doc->gpu.n > 0) {
+        ge = malloc(ATTEST_MAX_GPUS * sizeof(attest_gpu_entry_t));
+        if (ge == NULL) {
+            return ATTEST_ERR_NOMEM;
+        }
+
+        rc = attest_gpu_evidence_parse(doc->gpu.p, doc->gpu.n, ge,
+                                       ATTEST_MAX_GPUS, &ngpu, &gmem, NULL,
+                                       0);
+        free(ge);
+        free(gmem);
+
+        if (rc != ATTEST_OK) {
+            return rc;
+        }
+
+        gpu = json_loadb((const char *) doc->gpu.p, doc->gpu.n,
+                         JSON_REJECT_DUPLICATES, &jerr);
+        if (gpu == NULL) {
+            return ATTEST_ERR_INPUT;
+        }
+    }
+
     b64 = malloc(attest_b64_len(max) + 1);
     root = json_object();
     certs = json_array();
@@ -582,6 +627,7 @@ attest_doc_build(const attest_doc_t *doc, uint8_t *out, size_t cap,
     if (b64 == NULL || root == NULL || certs == NULL || col == NULL) {
         json_decref(certs);
         json_decref(col);
+        json_decref(gpu);
         goto done;
     }
 
@@ -616,6 +662,10 @@ attest_doc_build(const attest_doc_t *doc, uint8_t *out, size_t cap,
         json_object_set_new(root, "collateral", col);
     } else {
         json_decref(col);
+    }
+
+    if (gpu != NULL) {
+        json_object_set_new(root, "gpu", gpu);
     }
 
     n = json_dumpb(root, NULL, 0, JSON_COMPACT);
@@ -672,7 +722,8 @@ attest_err_t
 attest_verify_document(const uint8_t *doc, size_t n,
     const attest_policy_t *pol, time_t now, attest_verdict_t *v)
 {
-    uint8_t               binding[64];
+    size_t                i;
+    uint8_t               binding[64], nonce[32];
     long long             age;
     attest_err_t          rc;
     const uint8_t        *sim_root;
@@ -733,6 +784,22 @@ attest_verify_document(const uint8_t *doc, size_t n,
         goto done;
     }
 
+    /* the GPUs answered the nonce derived from this report_data, so
+     * their evidence is bound to the same keys (attest_gpu_nonce()) */
+    if (d.ngpu > 0) {
+        attest_gpu_nonce(v->ev.report_data, nonce);
+
+        if (!attest_policy_simulated(pol, &sim_root)) {
+            sim_root = NULL;
+        }
+
+        rc = attest_gpu_verify_list(d.gpu, d.ngpu, nonce, sim_root, now,
+                                    &v->ev, v->detail, sizeof(v->detail));
+        if (rc != ATTEST_OK) {
+            goto done;
+        }
+    }
+
     rc = attest_policy_check(pol, &v->ev, v->detail, sizeof(v->detail));
     if (rc != ATTEST_OK) {
         goto done;
@@ -760,12 +827,21 @@ attest_verify_document(const uint8_t *doc, size_t n,
         v->valid_until = v->ev.collateral_not_after;
     }
 
+    for (i = 0; i < v->ev.ngpu; i++) {
+        if (v->ev.gpu[i].chain_not_after > 0
+            && v->ev.gpu[i].chain_not_after < v->valid_until)
+        {
+            v->valid_until = v->ev.gpu[i].chain_not_after;
+        }
+    }
+
     memcpy(v->ohttp_keys, d.ohttp_keys.p, d.ohttp_keys.n);
     v->ohttp_keys_len = d.ohttp_keys.n;
 
-    snprintf(v->detail, sizeof(v->detail), "%s evidence verified (%s%s)",
+    snprintf(v->detail, sizeof(v->detail), "%s evidence verified (%s%s)%s",
              attest_platform_name(v->ev.platform), v->ev.product,
-             v->ev.debug ? ", debug" : "");
+             v->ev.debug ? ", debug" : "",
+             v->ev.ngpu ? " with bound GPU evidence" : "");
 
 done:
 

@@ -249,12 +249,12 @@ attest_gpu_parse(const uint8_t *p, size_t n, attest_gpu_report_t *r)
      * operation), nonce, slot */
     r->request = p;
 
-    if (p[0] != ATTEST_GPU_SPDM_11) {
-        return ATTEST_ERR_VERSION;
-    }
-
     if (p[1] != ATTEST_GPU_GET_MEASUREMENTS || !(p[2] & 0x01)) {
         return ATTEST_ERR_INPUT;
+    }
+
+    if (p[0] != ATTEST_GPU_SPDM_11) {
+        return ATTEST_ERR_VERSION;
     }
 
     r->req_param1 = p[2];
