@@ -54,7 +54,8 @@ struct attest_policy_s {
     attest_list48_t    rtmr[4];
     int                tcb_status_set;
     size_t             ntcb_status;
-    char               tcb_status[ATTEST_POLICY_MAX_STATUS][ATTEST_TCB_STATUS_LEN];
+    char               tcb_status[ATTEST_POLICY_MAX_STATUS]
+                                 [ATTEST_TCB_STATUS_LEN];
     long long          out_of_date_grace;   /* -1: none */
 
     /* gpu */
