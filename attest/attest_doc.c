@@ -248,6 +248,25 @@ attest_hex(const uint8_t *p, size_t n, char *out)
 }
 
 
+int
+attest_json_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
+{
+    int    rc;
+    char  *s;
+
+    s = malloc(2 * n + 1);
+    if (s == NULL) {
+        return -1;
+    }
+
+    attest_hex(p, n, s);
+    rc = json_object_set_new(o, key, json_string(s));
+    free(s);
+
+    return rc;
+}
+
+
 /* DESIGN.md, "Attestation document": the binding */
 void
 attest_binding(const uint8_t *ohttp_keys, size_t n, uint64_t not_after,

@@ -40,8 +40,6 @@ static attest_err_t gpu_leaf_kind(X509 *leaf, int simulated,
     attest_gpu_facts_t *f);
 static void gpu_text(const uint8_t *p, size_t n, char *out, size_t cap);
 static int gpu_version(const char *s, unsigned long v[8], size_t *n);
-static int gpu_json_hex(json_t *o, const char *key, const uint8_t *p,
-    size_t n);
 
 
 /*
@@ -1010,25 +1008,6 @@ attest_gpu_version_cmp(const char *a, const char *b)
 }
 
 
-static int
-gpu_json_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
-{
-    int    rc;
-    char  *s;
-
-    s = malloc(2 * n + 1);
-    if (s == NULL) {
-        return -1;
-    }
-
-    attest_hex(p, n, s);
-    rc = json_object_set_new(o, key, json_string(s));
-    free(s);
-
-    return rc;
-}
-
-
 json_t *
 attest_gpu_report_json(const attest_gpu_report_t *r)
 {
@@ -1062,27 +1041,27 @@ attest_gpu_report_json(const attest_gpu_report_t *r)
 
     bad |= json_object_set_new(req, "param1", json_integer(r->req_param1));
     bad |= json_object_set_new(req, "param2", json_integer(r->req_param2));
-    bad |= gpu_json_hex(req, "nonce", r->nonce, 32);
+    bad |= attest_json_hex(req, "nonce", r->nonce, 32);
     bad |= json_object_set_new(req, "slot", json_integer(r->slot));
     bad |= json_object_set_new(o, "request", req);
 
     bad |= json_object_set_new(resp, "param1", json_integer(r->param1));
     bad |= json_object_set_new(resp, "param2", json_integer(r->param2));
     bad |= json_object_set_new(resp, "blocks", json_integer(r->nblocks));
-    bad |= gpu_json_hex(resp, "nonce", r->resp_nonce, 32);
+    bad |= attest_json_hex(resp, "nonce", r->resp_nonce, 32);
     bad |= json_object_set_new(o, "response", resp);
 
     for (i = 0; i < r->nblocks; i++) {
         snprintf(idx, sizeof(idx), "%u", r->blocks[i].index);
-        bad |= gpu_json_hex(meas, idx, r->blocks[i].value,
-                            r->blocks[i].size);
+        bad |= attest_json_hex(meas, idx, r->blocks[i].value,
+                               r->blocks[i].size);
     }
     bad |= json_object_set_new(o, "measurements", meas);
 
     for (off = 0; off + 4 <= r->opaque_len; off += 4 + len) {
         len = gpu_le16(r->opaque + off + 2);
         snprintf(idx, sizeof(idx), "%u", gpu_le16(r->opaque + off));
-        bad |= gpu_json_hex(opq, idx, r->opaque + off + 4, len);
+        bad |= attest_json_hex(opq, idx, r->opaque + off + 4, len);
     }
     bad |= json_object_set_new(o, "opaque", opq);
 
@@ -1097,10 +1076,10 @@ attest_gpu_report_json(const attest_gpu_report_t *r)
     }
 
     if (r->fwid != NULL) {
-        bad |= gpu_json_hex(o, "fwid", r->fwid, r->fwid_len);
+        bad |= attest_json_hex(o, "fwid", r->fwid, r->fwid_len);
     }
 
-    bad |= gpu_json_hex(o, "signature", r->signature, ATTEST_GPU_SIG_LEN);
+    bad |= attest_json_hex(o, "signature", r->signature, ATTEST_GPU_SIG_LEN);
     bad |= json_object_set_new(o, "signed_bytes",
                                json_integer((json_int_t) r->signed_len));
     bad |= json_object_set_new(o, "report_bytes",

@@ -6,6 +6,8 @@
 #ifndef CONFER_ATTEST_INT_H
 #define CONFER_ATTEST_INT_H
 
+#include <jansson.h>
+
 #include "attest.h"
 
 
@@ -19,6 +21,8 @@ void attest_b64_encode(const uint8_t *p, size_t n, char *out);
 attest_err_t attest_unhex(const char *s, size_t n, uint8_t *out, size_t cap,
     size_t *len);
 void attest_hex(const uint8_t *p, size_t n, char *out);
+/* o[key] = the hex string of p; -1 on no memory */
+int attest_json_hex(json_t *o, const char *key, const uint8_t *p, size_t n);
 
 
 /* what the document verifier needs from a policy */

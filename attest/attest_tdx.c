@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "attest_int.h"
 #include "attest_tdx.h"
 #include "attest_x509.h"
 
@@ -65,8 +66,6 @@ static attest_err_t tdx_verify_collateral(const attest_tdx_quote_t *q,
     const attest_tdx_pck_t *pck, const attest_tdx_collateral_t *col,
     time_t now, const uint8_t root_sha256[32], attest_evidence_t *ev);
 static uint8_t *tdx_url_decode(const uint8_t *p, size_t n, size_t *out_n);
-static int tdx_json_hex(json_t *o, const char *key, const uint8_t *p,
-    size_t n);
 
 
 /* --- quote layout ------------------------------------------------------- */
@@ -997,33 +996,6 @@ attest_tdx_verify(const uint8_t *quote, size_t n,
 
 /* --- inspection --------------------------------------------------------- */
 
-static int
-tdx_json_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
-{
-    int     rc;
-    char   *s;
-    size_t  i;
-
-    static const char  hex[] = "0123456789abcdef";
-
-    s = malloc(2 * n + 1);
-    if (s == NULL) {
-        return -1;
-    }
-
-    for (i = 0; i < n; i++) {
-        s[2 * i] = hex[p[i] >> 4];
-        s[2 * i + 1] = hex[p[i] & 0x0f];
-    }
-    s[2 * n] = '\0';
-
-    rc = json_object_set_new(o, key, json_string(s));
-    free(s);
-
-    return rc;
-}
-
-
 json_t *
 attest_tdx_quote_json(const attest_tdx_quote_t *q)
 {
@@ -1052,49 +1024,50 @@ attest_tdx_quote_json(const attest_tdx_quote_t *q)
                                json_integer(q->att_key_type));
     bad |= json_object_set_new(o, "tee_type", json_integer(q->tee_type));
     bad |= json_object_set_new(o, "body_type", json_integer(q->body_type));
-    bad |= tdx_json_hex(o, "qe_vendor_id", q->qe_vendor_id, 16);
-    bad |= tdx_json_hex(o, "user_data", q->user_data, 20);
+    bad |= attest_json_hex(o, "qe_vendor_id", q->qe_vendor_id, 16);
+    bad |= attest_json_hex(o, "user_data", q->user_data, 20);
 
-    bad |= tdx_json_hex(td, "tee_tcb_svn", q->tee_tcb_svn, 16);
-    bad |= tdx_json_hex(td, "mrseam", q->mrseam, 48);
-    bad |= tdx_json_hex(td, "mrsignerseam", q->mrsignerseam, 48);
-    bad |= tdx_json_hex(td, "seam_attributes", q->seam_attributes, 8);
-    bad |= tdx_json_hex(td, "td_attributes", q->td_attributes, 8);
-    bad |= tdx_json_hex(td, "xfam", q->xfam, 8);
-    bad |= tdx_json_hex(td, "mrtd", q->mrtd, 48);
-    bad |= tdx_json_hex(td, "mrconfigid", q->mrconfigid, 48);
-    bad |= tdx_json_hex(td, "mrowner", q->mrowner, 48);
-    bad |= tdx_json_hex(td, "mrownerconfig", q->mrownerconfig, 48);
+    bad |= attest_json_hex(td, "tee_tcb_svn", q->tee_tcb_svn, 16);
+    bad |= attest_json_hex(td, "mrseam", q->mrseam, 48);
+    bad |= attest_json_hex(td, "mrsignerseam", q->mrsignerseam, 48);
+    bad |= attest_json_hex(td, "seam_attributes", q->seam_attributes, 8);
+    bad |= attest_json_hex(td, "td_attributes", q->td_attributes, 8);
+    bad |= attest_json_hex(td, "xfam", q->xfam, 8);
+    bad |= attest_json_hex(td, "mrtd", q->mrtd, 48);
+    bad |= attest_json_hex(td, "mrconfigid", q->mrconfigid, 48);
+    bad |= attest_json_hex(td, "mrowner", q->mrowner, 48);
+    bad |= attest_json_hex(td, "mrownerconfig", q->mrownerconfig, 48);
     for (i = 0; i < 4; i++) {
         snprintf(name, sizeof(name), "rtmr%d", i);
-        bad |= tdx_json_hex(td, name, q->rtmr[i], 48);
+        bad |= attest_json_hex(td, name, q->rtmr[i], 48);
     }
-    bad |= tdx_json_hex(td, "report_data", q->report_data, 64);
+    bad |= attest_json_hex(td, "report_data", q->report_data, 64);
     if (q->tee_tcb_svn2 != NULL) {
-        bad |= tdx_json_hex(td, "tee_tcb_svn2", q->tee_tcb_svn2, 16);
-        bad |= tdx_json_hex(td, "mr_servicetd", q->mr_servicetd, 48);
+        bad |= attest_json_hex(td, "tee_tcb_svn2", q->tee_tcb_svn2, 16);
+        bad |= attest_json_hex(td, "mr_servicetd", q->mr_servicetd, 48);
     }
     bad |= json_object_set_new(td, "debug",
                                json_boolean(q->td_attributes[0] & 0x01));
     bad |= json_object_set_new(o, "td", td);
 
-    bad |= tdx_json_hex(o, "signature", q->signature, 64);
-    bad |= tdx_json_hex(o, "attestation_key", q->attest_key, 64);
+    bad |= attest_json_hex(o, "signature", q->signature, 64);
+    bad |= attest_json_hex(o, "attestation_key", q->attest_key, 64);
 
     r = q->qe_report;
-    bad |= tdx_json_hex(qe, "cpusvn", r + ATTEST_TDX_QE_CPUSVN, 16);
+    bad |= attest_json_hex(qe, "cpusvn", r + ATTEST_TDX_QE_CPUSVN, 16);
     bad |= json_object_set_new(qe, "miscselect",
                           json_integer(tdx_le32(r + ATTEST_TDX_QE_MISCSELECT)));
-    bad |= tdx_json_hex(qe, "attributes", r + ATTEST_TDX_QE_ATTRIBUTES, 16);
-    bad |= tdx_json_hex(qe, "mrenclave", r + ATTEST_TDX_QE_MRENCLAVE, 32);
-    bad |= tdx_json_hex(qe, "mrsigner", r + ATTEST_TDX_QE_MRSIGNER, 32);
+    bad |= attest_json_hex(qe, "attributes", r + ATTEST_TDX_QE_ATTRIBUTES, 16);
+    bad |= attest_json_hex(qe, "mrenclave", r + ATTEST_TDX_QE_MRENCLAVE, 32);
+    bad |= attest_json_hex(qe, "mrsigner", r + ATTEST_TDX_QE_MRSIGNER, 32);
     bad |= json_object_set_new(qe, "isvprodid",
                            json_integer(tdx_le16(r + ATTEST_TDX_QE_ISVPRODID)));
     bad |= json_object_set_new(qe, "isvsvn",
                               json_integer(tdx_le16(r + ATTEST_TDX_QE_ISVSVN)));
-    bad |= tdx_json_hex(qe, "report_data", r + ATTEST_TDX_QE_REPORT_DATA, 64);
-    bad |= tdx_json_hex(qe, "signature", q->qe_report_sig, 64);
-    bad |= tdx_json_hex(qe, "auth_data", q->qe_auth, q->qe_auth_len);
+    bad |= attest_json_hex(qe, "report_data", r + ATTEST_TDX_QE_REPORT_DATA,
+                           64);
+    bad |= attest_json_hex(qe, "signature", q->qe_report_sig, 64);
+    bad |= attest_json_hex(qe, "auth_data", q->qe_auth, q->qe_auth_len);
     bad |= json_object_set_new(o, "qe_report", qe);
 
     bad |= json_object_set_new(o, "pck_chain_bytes",
@@ -1113,17 +1086,17 @@ attest_tdx_quote_json(const attest_tdx_quote_t *q)
             json_decref(o);
             return NULL;
         }
-        bad |= tdx_json_hex(pk, "fmspc", pck.fmspc, 6);
-        bad |= tdx_json_hex(pk, "pceid", pck.pceid, 2);
+        bad |= attest_json_hex(pk, "fmspc", pck.fmspc, 6);
+        bad |= attest_json_hex(pk, "pceid", pck.pceid, 2);
         bad |= json_object_set_new(pk, "pcesvn", json_integer(pck.pcesvn));
-        bad |= tdx_json_hex(pk, "cpusvn", pck.cpusvn, 16);
+        bad |= attest_json_hex(pk, "cpusvn", pck.cpusvn, 16);
         for (i = 0; i < 16; i++) {
             bad |= json_array_append_new(arr,
                                          json_integer(pck.cpusvn_comp[i]));
         }
         bad |= json_object_set_new(pk, "tcb_components", arr);
         bad |= json_object_set_new(pk, "sgx_type", json_integer(pck.sgx_type));
-        bad |= tdx_json_hex(pk, "ppid", pck.ppid, 16);
+        bad |= attest_json_hex(pk, "ppid", pck.ppid, 16);
         bad |= json_object_set_new(o, "pck", pk);
     }
 

@@ -506,7 +506,7 @@ attest_x509_detail(char *detail, size_t dn, const char *what, X509 *x)
 
 
 /* days from civil, proleptic Gregorian: no timegm(), no TZ, any year */
-static time_t
+time_t
 attest_days_to_time(long y, int mon, int d, int h, int mi, int s)
 {
     long  era, yoe, doy, doe;

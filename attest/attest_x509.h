@@ -74,6 +74,9 @@ attest_err_t attest_x509_chain(X509 *leaf, X509 *const *pool, size_t npool,
 attest_err_t attest_x509_valid_at(X509 *x, time_t now);
 time_t attest_x509_not_after(X509 *x);
 
+/* a UTC date and time to unix seconds, without timegm() or TZ */
+time_t attest_days_to_time(long y, int mon, int d, int h, int mi, int s);
+
 /* ASN.1 time to unix seconds; -1 if unreadable */
 int attest_asn1_time(const ASN1_TIME *t, time_t *out);
 /* *acc = min(*acc, t), 0 meaning "none yet" */

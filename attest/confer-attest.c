@@ -447,6 +447,13 @@ evidence_json(const attest_evidence_t *ev, int proven)
                                                   buf, sizeof(buf))));
     }
 
+    /* when an OutOfDate platform's grace period starts */
+    if (ev->tcb_recovery_date > 0) {
+        json_object_set_new(o, "tcb_recovery_date",
+                            json_string(time_text(ev->tcb_recovery_date,
+                                                  buf, sizeof(buf))));
+    }
+
     if (ev->ngpu > 0) {
         r = json_array();
         for (i = 0; i < (int) ev->ngpu; i++) {

@@ -85,6 +85,31 @@ is($j->{platform}, 'tdx', 'verify tdx: platform');
 is($j->{fmspc}, '90c06f000000', 'verify tdx: FMSPC proven');
 is($j->{tcb}{tcb_status}, '', 'verify tdx without collateral: no status');
 
+# with the collateral (order of attest_tdx_collateral_t): the TCB status,
+# when the collateral must be refreshed, when a grace period would start
+($rc, $j) = run('verify', 'tdx', "$v/trustee_azure_td-quote.bin",
+                '--collateral', "$v/teekit_tcbInfo-tdx-00806f050000.json",
+                '--collateral', "$v/trustee_enclaveIdentity.json",
+                '--collateral', "$v/intel_tcb_signing_chain_2025-2032.pem",
+                '--now', '2025-10-28T12:00:00Z');
+is($rc, 0, 'verify tdx with collateral: accepted without a policy');
+is($j->{tcb}{tcb_status}, 'OutOfDate', 'verify tdx: OutOfDate');
+is($j->{collateral_not_after}, '2025-10-29T18:04:58Z',
+   'verify tdx: collateral_not_after, the TCB Info nextUpdate');
+is($j->{tcb_recovery_date}, '2024-03-13T00:00:00Z',
+   'verify tdx: the TCB recovery that outdated it');
+my $pol = "$tmp/grace.json";
+open(my $pf, '>', $pol) or die;
+print $pf '{"tdx": {"tcb_status": ["UpToDate"], "out_of_date_grace": 31536000}}';
+close $pf;
+($rc, $j) = run('verify', 'tdx', "$v/trustee_azure_td-quote.bin",
+                '--collateral', "$v/teekit_tcbInfo-tdx-00806f050000.json",
+                '--collateral', "$v/trustee_enclaveIdentity.json",
+                '--collateral', "$v/intel_tcb_signing_chain_2025-2032.pem",
+                '--now', '2025-10-28T12:00:00Z', '--policy', $pol);
+is_deeply([$rc, $j->{error}], [1, 'tcb_status_not_allowed'],
+          'verify tdx: a year of grace is over 594 days after the recovery');
+
 ($rc, $j) = run('verify', 'tdx', "$v/gotdxguest_quote_v5_sample.dat",
                 '--now', '2060-01-01');
 is($rc, 1, 'verify tdx after the chain expired: rejected');
