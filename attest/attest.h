@@ -303,8 +303,10 @@ void attest_sim_gpu_nonce(const uint8_t *ohttp_keys, size_t n,
  * fresh device key and leaf ("SIMULATED GH100 A01 GSP FMC LF") under the
  * SIMULATED BROM, Provisioner and Identity CAs that attest_sim_init()
  * made below the simulated root.  Accepted only by a policy that allows
- * simulated evidence and pins that root.  ATTEST_ERR_NOMEM with *len the
- * size needed when cap is too small.
+ * simulated evidence and pins that root.  ATTEST_ERR_NOMEM when cap is too
+ * small, *len then an upper bound of the size (fresh keys change the
+ * length by a few bytes from call to call); ATTEST_ERR_UNSUPPORTED for a
+ * directory made before simulated GPUs existed.
  */
 attest_err_t attest_sim_gpu_evidence(const attest_sim_t *sim,
     const uint8_t nonce[32], size_t ngpus, uint8_t *out, size_t cap,
