@@ -11,7 +11,7 @@ use Test::More;
 use Confer::Test;
 use Confer::Terminator;
 
-my $t = Confer::Test->new(node => 1);
+my $t = Confer::Test->new(npm => 1);
 $t->start_mock;
 $t->nginx(term => terminator_spec($t, open => 'max_body=4k'));
 

@@ -12,7 +12,7 @@ use Test::More;
 use Confer::Test;
 use Confer::Terminator;
 
-my $t = Confer::Test->new(node => 1);
+my $t = Confer::Test->new(npm => 1);
 $t->start_mock;
 
 my $spec = terminator_spec($t, open => 'max_body=1m', server => <<'EOF2');

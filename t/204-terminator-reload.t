@@ -13,7 +13,7 @@ use MIME::Base64;
 use Confer::Test;
 use Confer::Terminator;
 
-my $t = Confer::Test->new(node => 1);
+my $t = Confer::Test->new(npm => 1);
 $t->start_mock;
 $t->nginx(term => terminator_spec($t, key => 'lifetime=1h grace=10m'));
 

@@ -12,7 +12,7 @@ use MIME::Base64;
 use Confer::Test;
 use Confer::Terminator;
 
-my $t = Confer::Test->new(node => 1);
+my $t = Confer::Test->new(npm => 1);
 $t->start_mock;
 
 my %req = (mode => 'chunked', path => '/v1/models', method => 'GET');

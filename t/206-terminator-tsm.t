@@ -14,7 +14,7 @@ use MIME::Base64;
 use Confer::Test;
 use Confer::Terminator;
 
-my $t = Confer::Test->new(node => 1);
+my $t = Confer::Test->new(npm => 1);
 $t->start_mock;
 my $sim = sim_dir($t);
 my $fake = Confer::Test::build_dir() . '/tools/fake-tsm';

@@ -81,8 +81,13 @@ sub new {
     $self->{asan} = $ENV{CONFER_ASAN} // (-f $self->{module}
         && `readelf -d $self->{module} 2>/dev/null` =~ /NEEDED.*libasan/
         ? 1 : 0);
-    if ($o{node}) {
+    if ($o{node} || $o{npm}) {
         plan(skip_all => 'node is not installed') unless $self->has_node;
+    }
+    # npm => 1: the test drives the Node packages of package.json
+    if ($o{npm}) {
+        plan(skip_all => "$ROOT/node_modules is missing (run make deps)")
+            unless -f "$ROOT/node_modules/.package-lock.json";
     }
 
     my $name = basename($0, '.t');
