@@ -57,6 +57,13 @@ typedef enum {
     ATTEST_ERR_POLICY_GPU,        /* "gpu_required" */
     ATTEST_ERR_INTERNAL,          /* "internal": a library failed */
     ATTEST_ERR_UNSUPPORTED,       /* "not_supported": not built in yet */
+    ATTEST_ERR_GPU_NONCE,         /* "gpu_nonce_mismatch": GPU evidence
+                                     answers another nonce */
+    ATTEST_ERR_POLICY_GPU_COUNT,  /* "gpu_count_too_low" */
+    ATTEST_ERR_POLICY_GPU_SWITCH, /* "gpu_switch_not_allowed" */
+    ATTEST_ERR_POLICY_GPU_DRIVER, /* "gpu_driver_too_old" */
+    ATTEST_ERR_POLICY_GPU_FIRMWARE,/* "gpu_firmware_not_allowed": VBIOS
+                                     or FWID not in the policy */
     ATTEST_ERR_LAST
 } attest_err_t;
 
@@ -87,6 +94,32 @@ typedef struct {
 } attest_snp_tcb_t;
 
 
+/* NVIDIA confidential-computing devices (attest_gpu.h) */
+#define ATTEST_MAX_GPUS  16
+
+typedef enum {
+    ATTEST_GPU_NONE = 0,
+    ATTEST_GPU_GPU,                      /* Hopper GH100, Blackwell GB1xx */
+    ATTEST_GPU_SWITCH                    /* NVSwitch LS_10 */
+} attest_gpu_kind_t;
+
+/* what attest_gpu_verify() proved about one device */
+typedef struct {
+    attest_gpu_kind_t  kind;
+    int                simulated;        /* chain to the simulated root */
+    char               model[32];        /* "GH100 A01", "LS_10 A01" */
+    char               arch[16];         /* "HOPPER", "BLACKWELL", "LS10" */
+    char               driver[32];       /* "550.90.07"; "" if not sent */
+    char               vbios[32];        /* "96.00.9F.00.01"; "" if not */
+    uint8_t            fwid[48];         /* firmware identity, SHA-384 */
+    int                has_fwid;
+    uint8_t            nonce[32];        /* the nonce it answered */
+    uint8_t            leaf_sha256[32];  /* the device certificate */
+    size_t             nmeas;            /* measurement blocks signed */
+    time_t             chain_not_after;
+} attest_gpu_facts_t;
+
+
 /* what a verifier proved about the evidence; the policy reads only this */
 typedef struct {
     attest_platform_t  platform;
@@ -114,9 +147,19 @@ typedef struct {
     uint8_t            fmspc[6];
 
     time_t             chain_not_after;  /* earliest notAfter in the chain */
-    time_t             collateral_not_after; /* TDX: earliest nextUpdate of
-                                            the collateral and CRLs used,
+    time_t             collateral_not_after; /* the earliest nextUpdate
+                                            of the collateral and CRLs
+                                            used (TDX; SNP's root CRL),
                                             0 when none was given */
+    time_t             checked_at;       /* the "now" validity was
+                                            checked at */
+    /* TDX with TCB Info: the tcbDate of its newest UpToDate level, the
+     * TCB recovery that made older levels OutOfDate; 0 if none */
+    time_t             tcb_recovery_date;
+
+    /* NVIDIA evidence bound to report_data (attest_gpu_nonce()) */
+    size_t             ngpu;
+    attest_gpu_facts_t gpu[ATTEST_MAX_GPUS];
 } attest_evidence_t;
 
 
@@ -136,6 +179,28 @@ attest_err_t attest_snp_verify(const uint8_t *report, size_t n,
     const attest_blob_t *certs, size_t ncerts, const uint8_t *sim_root,
     time_t now, attest_evidence_t *ev, char *detail, size_t detail_len);
 
+/* the same, offline revocation too: root_crl (NULL or empty: none) is a
+ * CRL, DER or PEM, that the chain's root signed (AMD KDS "crl": the ARK's,
+ * listing revoked ASKs and ASVKs; simulated: the root's); it must be
+ * current at now and must not list the certificate the root issued.
+ * ev->collateral_not_after gets its nextUpdate. */
+attest_err_t attest_snp_verify_crl(const uint8_t *report, size_t n,
+    const attest_blob_t *certs, size_t ncerts, const attest_blob_t *root_crl,
+    const uint8_t *sim_root, time_t now, attest_evidence_t *ev,
+    char *detail, size_t detail_len);
+
+
+/*
+ * The nonce a terminator asks its GPUs to sign, which binds their evidence
+ * to the same report_data (and so the same keys and not_after) as the CPU
+ * evidence:
+ *
+ *   nonce = SHA-256("confer-gpu/v1" || 0x00 || report_data[64])
+ *
+ * the 32 bytes of the digest, the SPDM GET_MEASUREMENTS nonce.
+ */
+void attest_gpu_nonce(const uint8_t report_data[64], uint8_t nonce[32]);
+
 
 /* policy (attest/POLICY.md); NULL means the built-in default policy:
  * real platforms only, no debug */
@@ -147,6 +212,10 @@ attest_err_t attest_policy_parse(const uint8_t *p, size_t n,
     const char *base_dir, attest_policy_t **pol, char *msg, size_t msg_len);
 void attest_policy_free(attest_policy_t *pol);
 attest_err_t attest_policy_check(const attest_policy_t *pol,
+    const attest_evidence_t *ev, char *detail, size_t detail_len);
+/* the "gpu" rules alone, on ev->gpu (attest_policy_check() applies them
+ * last); for GPU evidence verified on its own */
+attest_err_t attest_policy_check_gpu(const attest_policy_t *pol,
     const attest_evidence_t *ev, char *detail, size_t detail_len);
 
 
@@ -161,13 +230,28 @@ typedef struct {
     attest_blob_t      evidence;         /* SNP report or TDX quote */
     const attest_blob_t *certs;          /* DER, leaf first */
     size_t             ncerts;
+
+    /* optional, n == 0 when absent: zero the struct before filling it */
+    attest_blob_t      tcb_info;         /* TDX collateral, the bytes */
+    attest_blob_t      qe_identity;      /*   Intel PCS serves */
+    attest_blob_t      tcb_signing_chain;
+    attest_blob_t      pck_crl;
+    attest_blob_t      root_crl;         /* TDX: the Intel root CA's CRL;
+                                            SNP: the ARK's (AMD KDS crl);
+                                            simulated: the root's */
+    attest_blob_t      gpu;              /* NVIDIA evidence JSON, as its
+                                            tools write it: [{"arch",
+                                            "certificate", "evidence",
+                                            "nonce"}, ...], each answering
+                                            attest_gpu_nonce() */
 } attest_doc_t;
 
 typedef struct {
     attest_evidence_t  ev;
     uint64_t           not_after;        /* the document's */
     time_t             valid_until;      /* min(not_after, now + max_age,
-                                            chain_not_after) */
+                                            chain_not_after,
+                                            collateral_not_after) */
     size_t             ohttp_keys_len;
     uint8_t            ohttp_keys[ATTEST_MAX_OHTTP_KEYS];   /* verified */
     char               detail[256];      /* why, for logs; no secrets */
@@ -183,8 +267,10 @@ void attest_binding(const uint8_t *ohttp_keys, size_t n, uint64_t not_after,
 attest_err_t attest_doc_build(const attest_doc_t *doc, uint8_t *out,
     size_t cap, size_t *len);
 
-/* the gateway's one call: parse, check not_after, verify the evidence and
- * its binding to ohttp_keys, apply the policy (NULL: the default) */
+/* the gateway's one call: parse, check not_after, verify the evidence
+ * with the collateral the document carries (nothing is fetched) and its
+ * binding to ohttp_keys, verify each GPU's evidence against the nonce
+ * derived from that report_data, apply the policy (NULL: the default) */
 attest_err_t attest_verify_document(const uint8_t *doc, size_t n,
     const attest_policy_t *pol, time_t now, attest_verdict_t *v);
 
@@ -200,6 +286,40 @@ void attest_sim_free(attest_sim_t *sim);
 attest_err_t attest_sim_document(const attest_sim_t *sim,
     const uint8_t *ohttp_keys, size_t n, uint64_t not_after, uint8_t *out,
     size_t cap, size_t *len);
+
+/* the same with GPU evidence (NVIDIA's JSON, e.g. from
+ * attest_sim_gpu_evidence() with attest_sim_gpu_nonce()) */
+attest_err_t attest_sim_document_gpu(const attest_sim_t *sim,
+    const uint8_t *ohttp_keys, size_t n, uint64_t not_after,
+    const uint8_t *gpu_json, size_t gpu_len, uint8_t *out, size_t cap,
+    size_t *len);
+
+/* the GPU nonce a simulated document for these keys will carry */
+void attest_sim_gpu_nonce(const uint8_t *ohttp_keys, size_t n,
+    uint64_t not_after, uint8_t nonce[32]);
+
+/*
+ * SIMULATED NVIDIA evidence JSON for ngpus devices answering nonce: each a
+ * fresh device key and leaf ("SIMULATED GH100 A01 GSP FMC LF") under the
+ * SIMULATED BROM, Provisioner and Identity CAs that attest_sim_init()
+ * made below the simulated root.  Accepted only by a policy that allows
+ * simulated evidence and pins that root.  ATTEST_ERR_NOMEM when cap is too
+ * small, *len then an upper bound of the size (fresh keys change the
+ * length by a few bytes from call to call); ATTEST_ERR_UNSUPPORTED for a
+ * directory made before simulated GPUs existed.
+ */
+attest_err_t attest_sim_gpu_evidence(const attest_sim_t *sim,
+    const uint8_t nonce[32], size_t ngpus, uint8_t *out, size_t cap,
+    size_t *len);
+
+
+/*
+ * Frees what the library keeps between calls: the process-wide cache of
+ * parsed vendor certificates (only certificates of chains verified to a
+ * pinned root).  For a clean exit under valgrind; the library still works
+ * afterwards, without the cache.
+ */
+void attest_cleanup(void);
 
 
 #endif /* CONFER_ATTEST_H */

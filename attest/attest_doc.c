@@ -12,7 +12,12 @@
  *     "collateral": { "tcb_info", "qe_identity", "tcb_signing_chain",
  *                     "pck_crl", "root_crl": base64 of the bytes Intel's
  *                     PCS serves }          TDX, each optional
- *     "gpu": [ ... ]                         reserved, not verified yet
+ *                   { "root_crl": base64 of the ARK's CRL (AMD KDS) }
+ *                                           SEV-SNP and simulated
+ *     "gpu": [ { "arch", "certificate", "evidence", "nonce" }, ... ]
+ *                   NVIDIA's evidence JSON as its tools write it, one
+ *                   entry per GPU or NVSwitch, each answering the nonce
+ *                   attest_gpu_nonce(report_data); optional
  *   }
  *
  * Base64 is RFC 4648 section 4 with padding.  Unknown keys are errors:
@@ -26,6 +31,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "attest_gpu.h"
 #include "attest_int.h"
 
 #if defined(__has_include)
@@ -242,6 +248,25 @@ attest_hex(const uint8_t *p, size_t n, char *out)
 }
 
 
+int
+attest_json_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
+{
+    int    rc;
+    char  *s;
+
+    s = malloc(2 * n + 1);
+    if (s == NULL) {
+        return -1;
+    }
+
+    attest_hex(p, n, s);
+    rc = json_object_set_new(o, key, json_string(s));
+    free(s);
+
+    return rc;
+}
+
+
 /* DESIGN.md, "Attestation document": the binding */
 void
 attest_binding(const uint8_t *ohttp_keys, size_t n, uint64_t not_after,
@@ -425,6 +450,15 @@ attest_doc_parse(const uint8_t *p, size_t n, attest_doc_parsed_t *d,
             }
 
             total += json_string_length(x);
+
+            /* AMD has one CRL, the ARK's; the rest is Intel's */
+            if (d->platform != ATTEST_PLATFORM_TDX
+                && strcmp(key, "root_crl") != 0)
+            {
+                attest_doc_fail(detail, dn, "SEV-SNP collateral is "
+                                "root_crl only");
+                goto done;
+            }
         }
 
         d->has_collateral = 1;
@@ -438,6 +472,7 @@ attest_doc_parse(const uint8_t *p, size_t n, attest_doc_parsed_t *d,
         }
 
         d->has_gpu = json_array_size(v) > 0;
+        total += attest_gpu_entries_size(v);
     }
 
     d->mem = malloc(total + 1);
@@ -476,6 +511,16 @@ attest_doc_parse(const uint8_t *p, size_t n, attest_doc_parsed_t *d,
         }
 
         d->ncerts = i + 1;
+    }
+
+    v = json_object_get(root, "gpu");
+
+    if (v != NULL
+        && attest_gpu_entries(v, d->gpu, ATTEST_MAX_GPUS, &d->ngpu, &mem,
+                              detail, dn) != ATTEST_OK)
+    {
+        rc = ATTEST_ERR_DOCUMENT;
+        goto done;
     }
 
     col[0] = &d->tcb_info;
@@ -521,10 +566,14 @@ attest_err_t
 attest_doc_build(const attest_doc_t *doc, uint8_t *out, size_t cap,
     size_t *len)
 {
-    char          *b64;
-    size_t         i, max, n;
-    json_t        *root, *certs;
-    attest_err_t   rc;
+    char                 *b64;
+    size_t                i, max, n, ngpu;
+    json_t               *root, *certs, *col, *gpu;
+    uint8_t              *gmem;
+    attest_err_t          rc;
+    json_error_t          jerr;
+    attest_gpu_entry_t   *ge;
+    const attest_blob_t  *cb[5];
 
     *len = 0;
 
@@ -536,6 +585,12 @@ attest_doc_build(const attest_doc_t *doc, uint8_t *out, size_t cap,
         return ATTEST_ERR_INPUT;
     }
 
+    cb[0] = &doc->tcb_info;
+    cb[1] = &doc->qe_identity;
+    cb[2] = &doc->tcb_signing_chain;
+    cb[3] = &doc->pck_crl;
+    cb[4] = &doc->root_crl;
+
     max = doc->ohttp_keys.n > doc->evidence.n ? doc->ohttp_keys.n
                                               : doc->evidence.n;
     for (i = 0; i < doc->ncerts; i++) {
@@ -544,14 +599,54 @@ attest_doc_build(const attest_doc_t *doc, uint8_t *out, size_t cap,
         }
     }
 
+    for (i = 0; i < 5; i++) {
+        if (cb[i]->n > max) {
+            max = cb[i]->n;
+        }
+
+        if (cb[i]->n > 0 && i < 4 && doc->platform != ATTEST_PLATFORM_TDX) {
+            return ATTEST_ERR_INPUT;
+        }
+    }
+
+    /* GPU evidence goes in as NVIDIA's tools wrote it, once it reads
+     * as such */
+    gpu = NULL;
+
+    if (doc->gpu.n > 0) {
+        ge = malloc(ATTEST_MAX_GPUS * sizeof(attest_gpu_entry_t));
+        if (ge == NULL) {
+            return ATTEST_ERR_NOMEM;
+        }
+
+        rc = attest_gpu_evidence_parse(doc->gpu.p, doc->gpu.n, ge,
+                                       ATTEST_MAX_GPUS, &ngpu, &gmem, NULL,
+                                       0);
+        free(ge);
+        free(gmem);
+
+        if (rc != ATTEST_OK) {
+            return rc;
+        }
+
+        gpu = json_loadb((const char *) doc->gpu.p, doc->gpu.n,
+                         JSON_REJECT_DUPLICATES, &jerr);
+        if (gpu == NULL) {
+            return ATTEST_ERR_INPUT;
+        }
+    }
+
     b64 = malloc(attest_b64_len(max) + 1);
     root = json_object();
     certs = json_array();
+    col = json_object();
 
     rc = ATTEST_ERR_NOMEM;
 
-    if (b64 == NULL || root == NULL || certs == NULL) {
+    if (b64 == NULL || root == NULL || certs == NULL || col == NULL) {
         json_decref(certs);
+        json_decref(col);
+        json_decref(gpu);
         goto done;
     }
 
@@ -573,6 +668,24 @@ attest_doc_build(const attest_doc_t *doc, uint8_t *out, size_t cap,
     }
 
     json_object_set_new(root, "certs", certs);
+
+    for (i = 0; i < 5; i++) {
+        if (cb[i]->n > 0) {
+            attest_b64_encode(cb[i]->p, cb[i]->n, b64);
+            json_object_set_new(col, attest_doc_collateral_keys[i],
+                                json_string(b64));
+        }
+    }
+
+    if (json_object_size(col) > 0) {
+        json_object_set_new(root, "collateral", col);
+    } else {
+        json_decref(col);
+    }
+
+    if (gpu != NULL) {
+        json_object_set_new(root, "gpu", gpu);
+    }
 
     n = json_dumpb(root, NULL, 0, JSON_COMPACT);
     if (n == 0) {
@@ -628,7 +741,8 @@ attest_err_t
 attest_verify_document(const uint8_t *doc, size_t n,
     const attest_policy_t *pol, time_t now, attest_verdict_t *v)
 {
-    uint8_t               binding[64];
+    size_t                i;
+    uint8_t               binding[64], nonce[32];
     long long             age;
     attest_err_t          rc;
     const uint8_t        *sim_root;
@@ -651,9 +765,9 @@ attest_verify_document(const uint8_t *doc, size_t n,
     switch (d.platform) {
 
     case ATTEST_PLATFORM_SEV_SNP:
-        rc = attest_snp_verify(d.evidence.p, d.evidence.n, d.certs, d.ncerts,
-                               NULL, now, &v->ev, v->detail,
-                               sizeof(v->detail));
+        rc = attest_snp_verify_crl(d.evidence.p, d.evidence.n, d.certs,
+                                   d.ncerts, &d.root_crl, NULL, now, &v->ev,
+                                   v->detail, sizeof(v->detail));
         break;
 
     case ATTEST_PLATFORM_SIMULATED:
@@ -666,9 +780,9 @@ attest_verify_document(const uint8_t *doc, size_t n,
             goto done;
         }
 
-        rc = attest_snp_verify(d.evidence.p, d.evidence.n, d.certs, d.ncerts,
-                               sim_root, now, &v->ev, v->detail,
-                               sizeof(v->detail));
+        rc = attest_snp_verify_crl(d.evidence.p, d.evidence.n, d.certs,
+                                   d.ncerts, &d.root_crl, sim_root, now,
+                                   &v->ev, v->detail, sizeof(v->detail));
         break;
 
     default:
@@ -689,6 +803,22 @@ attest_verify_document(const uint8_t *doc, size_t n,
         goto done;
     }
 
+    /* the GPUs answered the nonce derived from this report_data, so
+     * their evidence is bound to the same keys (attest_gpu_nonce()) */
+    if (d.ngpu > 0) {
+        attest_gpu_nonce(v->ev.report_data, nonce);
+
+        if (!attest_policy_simulated(pol, &sim_root)) {
+            sim_root = NULL;
+        }
+
+        rc = attest_gpu_verify_list(d.gpu, d.ngpu, nonce, sim_root, now,
+                                    &v->ev, v->detail, sizeof(v->detail));
+        if (rc != ATTEST_OK) {
+            goto done;
+        }
+    }
+
     rc = attest_policy_check(pol, &v->ev, v->detail, sizeof(v->detail));
     if (rc != ATTEST_OK) {
         goto done;
@@ -702,17 +832,35 @@ attest_verify_document(const uint8_t *doc, size_t n,
         v->valid_until = now + age;
     }
 
+    /* the earliest certificate notAfter, and the earliest nextUpdate of
+     * the collateral and CRLs: past it, the document must be verified
+     * again with fresh collateral */
     if (v->ev.chain_not_after > 0 && v->ev.chain_not_after < v->valid_until)
     {
         v->valid_until = v->ev.chain_not_after;
     }
 
+    if (v->ev.collateral_not_after > 0
+        && v->ev.collateral_not_after < v->valid_until)
+    {
+        v->valid_until = v->ev.collateral_not_after;
+    }
+
+    for (i = 0; i < v->ev.ngpu; i++) {
+        if (v->ev.gpu[i].chain_not_after > 0
+            && v->ev.gpu[i].chain_not_after < v->valid_until)
+        {
+            v->valid_until = v->ev.gpu[i].chain_not_after;
+        }
+    }
+
     memcpy(v->ohttp_keys, d.ohttp_keys.p, d.ohttp_keys.n);
     v->ohttp_keys_len = d.ohttp_keys.n;
 
-    snprintf(v->detail, sizeof(v->detail), "%s evidence verified (%s%s)",
+    snprintf(v->detail, sizeof(v->detail), "%s evidence verified (%s%s)%s",
              attest_platform_name(v->ev.platform), v->ev.product,
-             v->ev.debug ? ", debug" : "");
+             v->ev.debug ? ", debug" : "",
+             v->ev.ngpu ? " with bound GPU evidence" : "");
 
 done:
 

@@ -44,7 +44,12 @@ static const char  *attest_err_names[] = {
     "too_old",
     "gpu_required",
     "internal",
-    "not_supported"
+    "not_supported",
+    "gpu_nonce_mismatch",
+    "gpu_count_too_low",
+    "gpu_switch_not_allowed",
+    "gpu_driver_too_old",
+    "gpu_firmware_not_allowed"
 };
 
 

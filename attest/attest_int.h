@@ -6,6 +6,8 @@
 #ifndef CONFER_ATTEST_INT_H
 #define CONFER_ATTEST_INT_H
 
+#include <jansson.h>
+
 #include "attest.h"
 
 
@@ -19,12 +21,22 @@ void attest_b64_encode(const uint8_t *p, size_t n, char *out);
 attest_err_t attest_unhex(const char *s, size_t n, uint8_t *out, size_t cap,
     size_t *len);
 void attest_hex(const uint8_t *p, size_t n, char *out);
+/* o[key] = the hex string of p; -1 on no memory */
+int attest_json_hex(json_t *o, const char *key, const uint8_t *p, size_t n);
 
 
 /* what the document verifier needs from a policy */
 int attest_policy_simulated(const attest_policy_t *pol,
     const uint8_t **sim_root);
 long long attest_policy_max_age(const attest_policy_t *pol);
+
+
+/* one entry of NVIDIA's evidence JSON, decoded */
+typedef struct {
+    attest_blob_t       evidence;        /* the SPDM report */
+    attest_blob_t       certs;           /* the PEM chain, leaf first */
+    char                arch[16];        /* as the tool said; unsigned */
+} attest_gpu_entry_t;
 
 
 /* a parsed document; blobs point into one allocation */
@@ -44,6 +56,8 @@ typedef struct {
     attest_blob_t       root_crl;
     int                 has_collateral;
     int                 has_gpu;
+    size_t              ngpu;
+    attest_gpu_entry_t  gpu[ATTEST_MAX_GPUS];
 
     uint8_t            *mem;
 } attest_doc_parsed_t;

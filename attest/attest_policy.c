@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
+#include "attest_gpu.h"
 #include "attest_int.h"
 #include "attest_x509.h"
 
@@ -52,9 +54,19 @@ struct attest_policy_s {
     attest_list48_t    rtmr[4];
     int                tcb_status_set;
     size_t             ntcb_status;
-    char               tcb_status[ATTEST_POLICY_MAX_STATUS][ATTEST_TCB_STATUS_LEN];
+    char               tcb_status[ATTEST_POLICY_MAX_STATUS]
+                                 [ATTEST_TCB_STATUS_LEN];
+    long long          out_of_date_grace;   /* -1: none */
 
+    /* gpu */
     int                gpu_required;
+    long long          gpu_count;           /* 0: no minimum */
+    int                gpu_allow_switch;
+    char               driver_min[32];      /* "": none */
+    int                vbios_set;
+    size_t             nvbios;
+    char             (*vbios)[32];
+    attest_list48_t    fwid;
 };
 
 
@@ -73,7 +85,11 @@ static attest_err_t attest_policy_snp(attest_policy_t *pol, json_t *obj,
     char *msg, size_t n);
 static attest_err_t attest_policy_tdx(attest_policy_t *pol, json_t *obj,
     char *msg, size_t n);
+static attest_err_t attest_policy_gpu(attest_policy_t *pol, json_t *obj,
+    char *msg, size_t n);
 static int attest_policy_in48(const attest_list48_t *l, const uint8_t *v);
+static int attest_policy_status_ok(const attest_policy_t *pol,
+    const char *status);
 
 
 static const char  *attest_product_names[ATTEST_PRODUCTS] = {
@@ -102,7 +118,7 @@ static const char  *const attest_tcb_keys[] = {
 };
 
 static const char  *const attest_tdx_keys[] = {
-    "mrtd", "rtmr", "tcb_status", NULL
+    "mrtd", "rtmr", "tcb_status", "out_of_date_grace", NULL
 };
 
 static const char  *const attest_rtmr_keys[] = {
@@ -110,7 +126,7 @@ static const char  *const attest_rtmr_keys[] = {
 };
 
 static const char  *const attest_gpu_keys[] = {
-    "required", NULL
+    "required", "count", "allow_switch", "driver_min", "vbios", "fwid", NULL
 };
 
 
@@ -124,6 +140,8 @@ attest_policy_init(attest_policy_t *pol)
     pol->max_age = -1;
     pol->vmpl = -1;
     pol->max_vmpl = -1;
+    pol->out_of_date_grace = -1;
+    pol->gpu_allow_switch = 1;
 }
 
 
@@ -214,12 +232,12 @@ static attest_err_t
 attest_policy_sim_root(attest_policy_t *pol, const char *v,
     const char *base_dir, char *msg, size_t n)
 {
-    FILE            *f;
-    char             path[4096];
-    size_t           len;
-    uint8_t         *buf;
-    attest_err_t     rc;
-    STACK_OF(X509)  *sk;
+    FILE          *f;
+    X509          *x[ATTEST_X509_MAX_POOL];
+    char           path[4096];
+    size_t         len, nx;
+    uint8_t       *buf;
+    attest_err_t   rc;
 
     if (strncmp(v, "sha256:", 7) == 0) {
         if (attest_unhex(v + 7, strlen(v + 7), pol->sim_root, 32, &len)
@@ -253,19 +271,20 @@ attest_policy_sim_root(attest_policy_t *pol, const char *v,
     len = buf ? fread(buf, 1, 65536, f) : 0;
     fclose(f);
 
-    sk = sk_X509_new_null();
+    nx = 0;
     rc = ATTEST_ERR_POLICY;
 
-    if (buf != NULL && sk != NULL && len > 0 && len < 65536
-        && attest_x509_load(buf, len, sk) == ATTEST_OK)
+    if (buf != NULL && len > 0 && len < 65536
+        && attest_x509_load(buf, len, x, ATTEST_X509_MAX_POOL, &nx)
+           == ATTEST_OK)
     {
-        attest_x509_sha256(sk_X509_value(sk, 0), pol->sim_root);
+        attest_x509_sha256(x[0], pol->sim_root);
         pol->have_sim_root = 1;
         rc = ATTEST_OK;
     }
 
     free(buf);
-    sk_X509_pop_free(sk, X509_free);
+    attest_x509_free(x, nx);
 
     if (rc != ATTEST_OK) {
         return attest_policy_bad(msg, n, "simulated_root %s holds no "
@@ -521,6 +540,120 @@ attest_policy_tdx(attest_policy_t *pol, json_t *obj, char *msg, size_t n)
         }
     }
 
+    v = json_object_get(obj, "out_of_date_grace");
+    if (v != NULL) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0) {
+            return attest_policy_bad(msg, n, "tdx.out_of_date_grace must be "
+                                     "a number of seconds");
+        }
+
+        if (!pol->tcb_status_set) {
+            return attest_policy_bad(msg, n, "tdx.out_of_date_grace needs "
+                                     "tdx.tcb_status");
+        }
+
+        pol->out_of_date_grace = json_integer_value(v);
+    }
+
+    return ATTEST_OK;
+}
+
+
+/* the "gpu" object (POLICY.md) */
+static attest_err_t
+attest_policy_gpu(attest_policy_t *pol, json_t *obj, char *msg, size_t n)
+{
+    size_t        i;
+    json_t       *v, *x;
+    const char   *str;
+    attest_err_t  rc;
+
+    rc = attest_policy_keys(obj, "gpu", attest_gpu_keys, msg, n);
+    if (rc != ATTEST_OK) {
+        return rc;
+    }
+
+    for (i = 0; i < 2; i++) {
+        v = json_object_get(obj, i ? "allow_switch" : "required");
+        if (v == NULL) {
+            continue;
+        }
+
+        if (!json_is_boolean(v)) {
+            return attest_policy_bad(msg, n, "gpu.%s must be true or false",
+                                     i ? "allow_switch" : "required");
+        }
+
+        if (i) {
+            pol->gpu_allow_switch = json_is_true(v);
+        } else {
+            pol->gpu_required = json_is_true(v);
+        }
+    }
+
+    v = json_object_get(obj, "count");
+    if (v != NULL) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1
+            || json_integer_value(v) > ATTEST_MAX_GPUS)
+        {
+            return attest_policy_bad(msg, n, "gpu.count must be 1-%d",
+                                     ATTEST_MAX_GPUS);
+        }
+
+        pol->gpu_count = json_integer_value(v);
+    }
+
+    v = json_object_get(obj, "driver_min");
+    if (v != NULL) {
+        str = json_string_value(v);
+
+        if (str == NULL || strlen(str) >= sizeof(pol->driver_min)
+            || attest_gpu_version_cmp(str, str) != 0
+            || attest_gpu_version_cmp(str, "x") <= 0)
+        {
+            return attest_policy_bad(msg, n, "gpu.driver_min must be a "
+                                     "dotted version such as \"550.90.07\"");
+        }
+
+        strcpy(pol->driver_min, str);
+    }
+
+    v = json_object_get(obj, "vbios");
+    if (v != NULL) {
+        if (!json_is_array(v) || json_array_size(v) > ATTEST_POLICY_MAX_LIST)
+        {
+            return attest_policy_bad(msg, n, "gpu.vbios must be an array of "
+                                     "versions");
+        }
+
+        pol->vbios_set = 1;
+        pol->vbios = calloc(json_array_size(v) ? json_array_size(v) : 1, 32);
+
+        if (pol->vbios == NULL) {
+            return ATTEST_ERR_NOMEM;
+        }
+
+        json_array_foreach(v, i, x) {
+            str = json_string_value(x);
+
+            if (str == NULL || str[0] == '\0' || strlen(str) >= 32) {
+                return attest_policy_bad(msg, n, "gpu.vbios[%zu] must be a "
+                                         "version such as "
+                                         "\"96.00.9F.00.01\"", i);
+            }
+
+            strcpy(pol->vbios[pol->nvbios++], str);
+        }
+    }
+
+    v = json_object_get(obj, "fwid");
+    if (v != NULL) {
+        rc = attest_policy_list48(v, "gpu.fwid", &pol->fwid, msg, n);
+        if (rc != ATTEST_OK) {
+            return rc;
+        }
+    }
+
     return ATTEST_OK;
 }
 
@@ -686,19 +819,10 @@ attest_policy_parse(const uint8_t *p, size_t n, const char *base_dir,
 
     v = json_object_get(root, "gpu");
     if (v != NULL) {
-        rc = attest_policy_keys(v, "gpu", attest_gpu_keys, msg, msg_len);
+        rc = attest_policy_gpu(pol, v, msg, msg_len);
         if (rc != ATTEST_OK) {
             goto failed;
         }
-
-        x = json_object_get(v, "required");
-        if (x != NULL && !json_is_boolean(x)) {
-            rc = attest_policy_bad(msg, msg_len, "gpu.required must be true "
-                                   "or false");
-            goto failed;
-        }
-
-        pol->gpu_required = json_is_true(x);
     }
 
     json_decref(root);
@@ -783,6 +907,8 @@ attest_policy_free(attest_policy_t *pol)
 
     free(pol->measurements.v);
     free(pol->mrtd.v);
+    free(pol->fwid.v);
+    free(pol->vbios);
 
     for (i = 0; i < 4; i++) {
         free(pol->rtmr[i].v);
@@ -835,6 +961,7 @@ attest_policy_check(const attest_policy_t *pol, const attest_evidence_t *ev,
     char *detail, size_t dn)
 {
     size_t                   i, k;
+    const char              *s;
     attest_policy_t          def;
     const attest_snp_tcb_t  *min, *got;
 
@@ -932,16 +1059,26 @@ attest_policy_check(const attest_policy_t *pol, const attest_evidence_t *ev,
             }
         }
 
-        if (pol->tcb_status_set) {
-            for (i = 0; i < pol->ntcb_status; i++) {
-                if (strcmp(ev->tcb_status, pol->tcb_status[i]) == 0) {
-                    break;
-                }
-            }
+        if (pol->tcb_status_set
+            && !attest_policy_status_ok(pol, ev->tcb_status))
+        {
+            /* within the grace period after the TCB recovery that
+             * outdated it, OutOfDate counts as UpToDate and
+             * OutOfDateConfigurationNeeded as ConfigurationNeeded */
+            s = strcmp(ev->tcb_status, "OutOfDate") == 0 ? "UpToDate"
+                : strcmp(ev->tcb_status, "OutOfDateConfigurationNeeded")
+                  == 0 ? "ConfigurationNeeded" : NULL;
 
-            if (i == pol->ntcb_status) {
-                attest_policy_bad(detail, dn, "TCB status \"%.31s\"",
-                                  ev->tcb_status);
+            if (s == NULL || pol->out_of_date_grace < 0
+                || ev->tcb_recovery_date == 0
+                || ev->checked_at > ev->tcb_recovery_date
+                                    + pol->out_of_date_grace
+                || !attest_policy_status_ok(pol, s))
+            {
+                attest_policy_bad(detail, dn, "TCB status \"%.40s\"%s",
+                                  ev->tcb_status,
+                                  s != NULL && pol->out_of_date_grace >= 0
+                                  ? " past its grace period" : "");
                 return ATTEST_ERR_POLICY_TCB_STATUS;
             }
         }
@@ -954,10 +1091,105 @@ attest_policy_check(const attest_policy_t *pol, const attest_evidence_t *ev,
         return ATTEST_ERR_BINDING;
     }
 
-    /* no GPU evidence is verified yet, so a policy requiring it fails */
-    if (pol->gpu_required) {
+    return attest_policy_check_gpu(pol == &def ? NULL : pol, ev, detail,
+                                   dn);
+}
+
+
+static int
+attest_policy_status_ok(const attest_policy_t *pol, const char *status)
+{
+    size_t  i;
+
+    for (i = 0; i < pol->ntcb_status; i++) {
+        if (strcmp(status, pol->tcb_status[i]) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+attest_err_t
+attest_policy_check_gpu(const attest_policy_t *pol,
+    const attest_evidence_t *ev, char *detail, size_t dn)
+{
+    size_t                     i, k, ngpus, nswitches;
+    attest_policy_t            def;
+    const attest_gpu_facts_t  *g;
+
+    if (pol == NULL) {
+        attest_policy_init(&def);
+        pol = &def;
+    }
+
+    ngpus = 0;
+    nswitches = 0;
+
+    for (i = 0; i < ev->ngpu && i < ATTEST_MAX_GPUS; i++) {
+        g = &ev->gpu[i];
+
+        if (g->simulated && !pol->allow_simulated) {
+            attest_policy_bad(detail, dn, "GPU %zu is simulated", i + 1);
+            return ATTEST_ERR_POLICY_SIMULATED;
+        }
+
+        if (g->kind == ATTEST_GPU_GPU) {
+            ngpus++;
+        } else if (g->kind == ATTEST_GPU_SWITCH) {
+            nswitches++;
+        }
+    }
+
+    if ((pol->gpu_required || pol->gpu_count > 0) && ngpus == 0) {
         attest_policy_bad(detail, dn, "the policy requires GPU evidence");
         return ATTEST_ERR_POLICY_GPU;
+    }
+
+    if ((long long) ngpus < pol->gpu_count) {
+        attest_policy_bad(detail, dn, "%zu GPUs, the policy wants %lld",
+                          ngpus, pol->gpu_count);
+        return ATTEST_ERR_POLICY_GPU_COUNT;
+    }
+
+    if (nswitches > 0 && !pol->gpu_allow_switch) {
+        attest_policy_bad(detail, dn, "NVSwitch evidence");
+        return ATTEST_ERR_POLICY_GPU_SWITCH;
+    }
+
+    for (i = 0; i < ev->ngpu && i < ATTEST_MAX_GPUS; i++) {
+        g = &ev->gpu[i];
+
+        if (g->kind == ATTEST_GPU_GPU && pol->driver_min[0] != '\0'
+            && attest_gpu_version_cmp(g->driver, pol->driver_min) < 0)
+        {
+            attest_policy_bad(detail, dn, "GPU %zu driver \"%s\" is below "
+                              "%s", i + 1, g->driver, pol->driver_min);
+            return ATTEST_ERR_POLICY_GPU_DRIVER;
+        }
+
+        if (pol->vbios_set) {
+            for (k = 0; k < pol->nvbios; k++) {
+                if (strcasecmp(g->vbios, pol->vbios[k]) == 0) {
+                    break;
+                }
+            }
+
+            if (k == pol->nvbios) {
+                attest_policy_bad(detail, dn, "GPU %zu VBIOS \"%s\" is not "
+                                  "in the policy", i + 1, g->vbios);
+                return ATTEST_ERR_POLICY_GPU_FIRMWARE;
+            }
+        }
+
+        if (pol->fwid.set
+            && (!g->has_fwid || !attest_policy_in48(&pol->fwid, g->fwid)))
+        {
+            attest_policy_bad(detail, dn, "GPU %zu FWID is not in the "
+                              "policy", i + 1);
+            return ATTEST_ERR_POLICY_GPU_FIRMWARE;
+        }
     }
 
     return ATTEST_OK;

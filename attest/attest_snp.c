@@ -12,8 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/bn.h>
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
@@ -33,7 +31,7 @@ static attest_err_t attest_snp_fail(char *detail, size_t dn,
 static int attest_snp_zero(const uint8_t *p, size_t from, size_t to);
 static attest_err_t attest_snp_check_sig(const uint8_t *report,
     const attest_snp_report_t *r, EVP_PKEY *key);
-static X509 *attest_snp_leaf(STACK_OF(X509) *pool, const char *cn);
+static X509 *attest_snp_leaf(X509 *const *pool, size_t n, const char *cn);
 static attest_err_t attest_snp_check_ext(const attest_snp_report_t *r,
     attest_snp_product_t product, const attest_amd_ext_t *ext,
     int vlek, char *detail, size_t dn);
@@ -393,72 +391,32 @@ static attest_err_t
 attest_snp_check_sig(const uint8_t *report, const attest_snp_report_t *r,
     EVP_PKEY *key)
 {
-    int             len, ok;
-    char            group[32];
-    size_t          glen;
-    BIGNUM         *br, *bs;
-    ECDSA_SIG      *sig;
-    EVP_MD_CTX     *ctx;
-    unsigned char  *der;
-
-    if (key == NULL || !EVP_PKEY_is_a(key, "EC")
-        || !EVP_PKEY_get_group_name(key, group, sizeof(group), &glen)
-        || strcmp(group, "secp384r1") != 0)
-    {
-        ERR_clear_error();
+    if (!attest_ec_is(key, "secp384r1")) {
         return ATTEST_ERR_CERT;
     }
 
-    br = BN_lebin2bn(r->signature_r, 72, NULL);
-    bs = BN_lebin2bn(r->signature_s, 72, NULL);
-    sig = ECDSA_SIG_new();
-
-    if (br == NULL || bs == NULL || sig == NULL) {
-        BN_free(br);
-        BN_free(bs);
-        ECDSA_SIG_free(sig);
-        return ATTEST_ERR_NOMEM;
-    }
-
-    ECDSA_SIG_set0(sig, br, bs);
-
-    der = NULL;
-    len = i2d_ECDSA_SIG(sig, &der);
-    ECDSA_SIG_free(sig);
-
-    if (len <= 0) {
-        return ATTEST_ERR_NOMEM;
-    }
-
-    ctx = EVP_MD_CTX_new();
-    ok = ctx != NULL
-         && EVP_DigestVerifyInit(ctx, NULL, EVP_sha384(), NULL, key) == 1
-         && EVP_DigestVerify(ctx, der, (size_t) len, report,
-                             ATTEST_SNP_SIGNED_SIZE) == 1;
-
-    EVP_MD_CTX_free(ctx);
-    OPENSSL_free(der);
-    ERR_clear_error();
-
-    return ok ? ATTEST_OK : ATTEST_ERR_SIGNATURE;
+    return attest_ecdsa_verify(key, EVP_sha384(), report,
+                               ATTEST_SNP_SIGNED_SIZE, r->signature_r,
+                               r->signature_s, 72, 1)
+           ? ATTEST_OK : ATTEST_ERR_SIGNATURE;
 }
 
 
-/* the first EC certificate that is not self-signed and has the expected
+/* the first EC certificate that is not self-issued and has the expected
  * common name (NULL: any) */
 static X509 *
-attest_snp_leaf(STACK_OF(X509) *pool, const char *cn)
+attest_snp_leaf(X509 *const *pool, size_t n, const char *cn)
 {
-    int        i;
     X509      *x;
+    size_t     i;
     EVP_PKEY  *key;
 
-    for (i = 0; i < sk_X509_num(pool); i++) {
-        x = sk_X509_value(pool, i);
+    for (i = 0; i < n; i++) {
+        x = pool[i];
         key = X509_get0_pubkey(x);
 
         if (key == NULL || !EVP_PKEY_is_a(key, "EC")
-            || attest_x509_self_signed(x)
+            || attest_x509_self_issued(x)
             || (cn != NULL && !attest_x509_cn_is(x, cn)))
         {
             ERR_clear_error();
@@ -553,14 +511,25 @@ attest_snp_verify(const uint8_t *report, size_t n,
     const attest_blob_t *certs, size_t ncerts, const uint8_t *sim_root,
     time_t now, attest_evidence_t *ev, char *detail, size_t detail_len)
 {
+    return attest_snp_verify_crl(report, n, certs, ncerts, NULL, sim_root,
+                                 now, ev, detail, detail_len);
+}
+
+
+attest_err_t
+attest_snp_verify_crl(const uint8_t *report, size_t n,
+    const attest_blob_t *certs, size_t ncerts, const attest_blob_t *root_crl,
+    const uint8_t *sim_root, time_t now, attest_evidence_t *ev,
+    char *detail, size_t detail_len)
+{
     int                         vlek;
     char                        cn[32];
-    X509                       *leaf, *chain[ATTEST_X509_MAX_CHAIN];
-    size_t                      i, depth, plen;
-    uint8_t                     fp[32];
+    X509                       *leaf, *pool[ATTEST_X509_MAX_POOL];
+    size_t                      i, npool, plen, npins;
+    uint8_t                     pins[3][32];
     attest_err_t                rc;
-    STACK_OF(X509)             *pool;
     attest_amd_ext_t            ext;
+    attest_x509_path_t          path;
     attest_snp_report_t         r;
     attest_snp_product_t        product, cpu;
     const attest_snp_root_t    *root;
@@ -593,22 +562,22 @@ attest_snp_verify(const uint8_t *report, size_t n,
                                "no certificates came with the report");
     }
 
-    pool = sk_X509_new_null();
-    if (pool == NULL) {
-        return ATTEST_ERR_NOMEM;
-    }
+    npool = 0;
 
     for (i = 0; i < ncerts; i++) {
-        rc = attest_x509_load(certs[i].p, certs[i].n, pool);
+        rc = attest_x509_load(certs[i].p, certs[i].n, pool,
+                              ATTEST_X509_MAX_POOL, &npool);
         if (rc != ATTEST_OK) {
-            attest_snp_fail(detail, detail_len, rc,
-                            "certificate %zu does not parse", i + 1);
+            rc = attest_snp_fail(detail, detail_len,
+                                 rc == ATTEST_ERR_NOMEM ? rc
+                                                        : ATTEST_ERR_CERT,
+                                 "certificate %zu does not parse", i + 1);
             goto done;
         }
     }
 
-    leaf = attest_snp_leaf(pool, sim_root ? NULL
-                                          : vlek ? "SEV-VLEK" : "SEV-VCEK");
+    leaf = attest_snp_leaf(pool, npool, sim_root ? NULL
+                                        : vlek ? "SEV-VLEK" : "SEV-VCEK");
     if (leaf == NULL) {
         rc = attest_snp_fail(detail, detail_len, ATTEST_ERR_NO_CERT,
                              "no %s among the certificates",
@@ -616,42 +585,38 @@ attest_snp_verify(const uint8_t *report, size_t n,
         goto done;
     }
 
-    /* VCEK <- ASK (ASVK) <- ARK; simulated: leaf <- root */
-    rc = attest_x509_chain(leaf, pool, now, chain,
-                           sim_root ? 2 : 3, &depth, detail, detail_len);
-    if (rc != ATTEST_OK) {
-        goto done;
+    if (sim_root != NULL) {
+        memcpy(pins[0], sim_root, 32);
+        npins = 1;
+
+    } else {
+        for (i = 0; i < 3; i++) {
+            memcpy(pins[i], attest_snp_roots[i].ark_sha256, 32);
+        }
+        npins = 3;
     }
 
-    attest_x509_sha256(chain[depth - 1], fp);
+    /* VCEK <- ASK (ASVK) <- ARK; simulated: leaf <- root */
+    rc = attest_x509_chain(leaf, pool, npool, (const uint8_t (*)[32]) pins,
+                           npins, now, sim_root ? 2 : 3, &path, detail,
+                           detail_len);
+    if (rc != ATTEST_OK) {
+        if (rc == ATTEST_ERR_UNKNOWN_ROOT) {
+            attest_snp_fail(detail, detail_len, rc, sim_root
+                            ? "the chain does not end at the pinned "
+                              "simulated root"
+                            : "the chain does not end at an AMD ARK");
+        }
+        goto done;
+    }
 
     root = NULL;
     product = ATTEST_SNP_PRODUCT_UNKNOWN;
 
-    if (sim_root != NULL) {
-        if (depth != 2 || memcmp(fp, sim_root, 32) != 0) {
-            rc = attest_snp_fail(detail, detail_len, ATTEST_ERR_UNKNOWN_ROOT,
-                                 "the chain does not end at the pinned "
-                                 "simulated root");
-            goto done;
-        }
+    if (sim_root == NULL) {
+        root = &attest_snp_roots[path.pin];
 
-    } else {
-        for (i = 0; i < sizeof(attest_snp_roots) / sizeof(attest_snp_roots[0]);
-             i++)
-        {
-            if (memcmp(fp, attest_snp_roots[i].ark_sha256, 32) == 0) {
-                root = &attest_snp_roots[i];
-            }
-        }
-
-        if (root == NULL) {
-            rc = attest_snp_fail(detail, detail_len, ATTEST_ERR_UNKNOWN_ROOT,
-                                 "the chain does not end at an AMD ARK");
-            goto done;
-        }
-
-        if (depth != 3) {
+        if (path.depth != 3) {
             rc = attest_snp_fail(detail, detail_len, ATTEST_ERR_CHAIN,
                                  "an AMD chain has three certificates");
             goto done;
@@ -664,9 +629,27 @@ attest_snp_verify(const uint8_t *report, size_t n,
         snprintf(cn, sizeof(cn), "SEV-%s%s", vlek ? "VLEK-" : "",
                  root->name);
 
-        if (!attest_x509_cn_is(chain[1], cn)) {
+        if (!attest_x509_cn_is(path.chain[1], cn)) {
             rc = attest_snp_fail(detail, detail_len, ATTEST_ERR_CHAIN,
                                  "the intermediate is not %s", cn);
+            goto done;
+        }
+    }
+
+    /* AMD KDS serves a CRL signed by the ARK listing revoked ASKs (and
+     * ASVKs); simulated, the root's CRL lists revoked leaves */
+    if (root_crl != NULL && root_crl->n > 0) {
+        rc = attest_x509_crl_check(root_crl->p, root_crl->n,
+                                   path.chain[path.depth - 1],
+                                   path.chain[path.depth - 2], now,
+                                   &ev->collateral_not_after);
+        if (rc != ATTEST_OK) {
+            attest_snp_fail(detail, detail_len, rc, rc == ATTEST_ERR_REVOKED
+                            ? "the root's CRL lists the certificate it "
+                              "issued"
+                            : rc == ATTEST_ERR_COLLATERAL_EXPIRED
+                            ? "the root's CRL is past its nextUpdate"
+                            : "the CRL is not one the root signed");
             goto done;
         }
     }
@@ -734,24 +717,21 @@ attest_snp_verify(const uint8_t *report, size_t n,
     attest_snp_tcb_decode(r.reported_tcb, product, &ev->reported_tcb);
     memcpy(ev->chip_id, r.chip_id, 64);
     ev->signing_key = vlek;
-
-    ev->chain_not_after = attest_x509_not_after(chain[0]);
-    for (i = 1; i < depth; i++) {
-        if (attest_x509_not_after(chain[i]) < ev->chain_not_after) {
-            ev->chain_not_after = attest_x509_not_after(chain[i]);
-        }
-    }
+    ev->chain_not_after = path.not_after;
+    ev->checked_at = now;
 
     attest_snp_fail(detail, detail_len, ATTEST_OK,
-                    "%s report v%u, %s chain verified",
+                    "%s report v%u, %s chain verified%s",
                     root ? root->name : "simulated", r.version,
-                    vlek ? "VLEK" : "VCEK");
+                    vlek ? "VLEK" : "VCEK",
+                    root_crl != NULL && root_crl->n > 0
+                    ? ", CRL checked" : "");
 
     rc = ATTEST_OK;
 
 done:
 
-    sk_X509_pop_free(pool, X509_free);
+    attest_x509_free(pool, npool);
 
     if (rc != ATTEST_OK) {
         memset(ev, 0, sizeof(*ev));

@@ -6,19 +6,16 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <limits.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "attest_int.h"
 #include "attest_tdx.h"
+#include "attest_x509.h"
 
 
 /*
@@ -54,23 +51,12 @@ static const uint8_t  tdx_sgx_ext_oid[] = {
 
 static uint16_t tdx_le16(const uint8_t *p);
 static uint32_t tdx_le32(const uint8_t *p);
-static time_t tdx_days_to_time(long y, int mon, int d, int h, int mi, int s);
-static int tdx_asn1_time(const ASN1_TIME *t, time_t *out);
-static void tdx_min_time(time_t *acc, time_t t);
-static EVP_PKEY *tdx_p256_key(const uint8_t xy[64]);
-static int tdx_is_p256(EVP_PKEY *pkey);
-static int tdx_ecdsa_verify(EVP_PKEY *pkey, const uint8_t *msg, size_t n,
-    const uint8_t sig[64]);
-static void tdx_cache_init(void);
-static X509 *tdx_cert_from_der(const uint8_t *der, size_t n);
-static attest_err_t tdx_pem_chain(const uint8_t *p, size_t n, X509 **certs,
-    size_t max, size_t *count);
-static attest_err_t tdx_load_crl(const uint8_t *p, size_t n, X509_CRL **out);
 static attest_err_t tdx_chain_check(X509 **c, size_t k,
     const uint8_t root_sha256[32], time_t now, time_t *not_after);
-static attest_err_t tdx_crl_check(const uint8_t *p, size_t n, X509 *issuer,
-    X509 *subject, time_t now, time_t *not_after);
-static void tdx_free_chain(X509 **c, size_t k);
+static attest_err_t tdx_pem_chain(const uint8_t *p, size_t n, X509 **certs,
+    size_t max, size_t *count);
+static int tdx_ecdsa_verify(EVP_PKEY *key, const uint8_t *msg, size_t n,
+    const uint8_t sig[64]);
 static attest_err_t tdx_leaf_pck(X509 *leaf, attest_tdx_pck_t *pck);
 static attest_err_t tdx_verify_quote(const attest_tdx_quote_t *q,
     const attest_tdx_collateral_t *col, time_t now,
@@ -80,8 +66,6 @@ static attest_err_t tdx_verify_collateral(const attest_tdx_quote_t *q,
     const attest_tdx_pck_t *pck, const attest_tdx_collateral_t *col,
     time_t now, const uint8_t root_sha256[32], attest_evidence_t *ev);
 static uint8_t *tdx_url_decode(const uint8_t *p, size_t n, size_t *out_n);
-static int tdx_json_hex(json_t *o, const char *key, const uint8_t *p,
-    size_t n);
 
 
 /* --- quote layout ------------------------------------------------------- */
@@ -520,505 +504,55 @@ attest_tdx_pck_ext_parse(const uint8_t *p, size_t n, attest_tdx_pck_t *pck)
 }
 
 
-/* --- X.509 helpers (generic; to be unified with attest_x509.c) --------- */
-
-static time_t
-tdx_days_to_time(long y, int mon, int d, int h, int mi, int s)
-{
-    long  era, yoe, doy, doe;
-
-    /* days from civil, proleptic Gregorian */
-    y -= mon <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (mon + (mon > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-    return (time_t) (era * 146097 + doe - 719468) * 86400
-           + h * 3600 + mi * 60 + s;
-}
-
-
-static int
-tdx_asn1_time(const ASN1_TIME *t, time_t *out)
-{
-    struct tm  tm;
-
-    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
-        return -1;
-    }
-
-    *out = tdx_days_to_time(tm.tm_year + 1900L, tm.tm_mon + 1, tm.tm_mday,
-                            tm.tm_hour, tm.tm_min, tm.tm_sec);
-    return 0;
-}
-
-
-static void
-tdx_min_time(time_t *acc, time_t t)
-{
-    if (*acc == 0 || t < *acc) {
-        *acc = t;
-    }
-}
-
-
-/* a P-256 public key from a raw x || y point (rejects points off curve) */
-static EVP_PKEY *
-tdx_p256_key(const uint8_t xy[64])
-{
-    uint8_t        pt[65];
-    EVP_PKEY      *pkey;
-    OSSL_PARAM     params[3];
-    EVP_PKEY_CTX  *ctx;
-
-    pt[0] = 0x04;
-    memcpy(pt + 1, xy, 64);
-
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-                                                 (char *) "prime256v1", 0);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
-                                                  pt, sizeof(pt));
-    params[2] = OSSL_PARAM_construct_end();
-
-    pkey = NULL;
-    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-
-    if (ctx == NULL
-        || EVP_PKEY_fromdata_init(ctx) != 1
-        || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
-    {
-        EVP_PKEY_free(pkey);
-        pkey = NULL;
-    }
-
-    EVP_PKEY_CTX_free(ctx);
-    return pkey;
-}
-
-
-static int
-tdx_is_p256(EVP_PKEY *pkey)
-{
-    char    name[32];
-    size_t  len;
-
-    if (pkey == NULL || EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC
-        || EVP_PKEY_get_group_name(pkey, name, sizeof(name), &len) != 1)
-    {
-        return 0;
-    }
-
-    return strcmp(name, "prime256v1") == 0;
-}
-
-
-/* ECDSA P-256 / SHA-256 with a raw big-endian r || s signature */
-static int
-tdx_ecdsa_verify(EVP_PKEY *pkey, const uint8_t *msg, size_t n,
-    const uint8_t sig[64])
-{
-    int            ok, len;
-    BIGNUM        *r, *s;
-    uint8_t        der[80], *d;
-    ECDSA_SIG     *es;
-    EVP_MD_CTX    *md;
-
-    ok = 0;
-    md = NULL;
-    es = ECDSA_SIG_new();
-    r = BN_bin2bn(sig, 32, NULL);
-    s = BN_bin2bn(sig + 32, 32, NULL);
-
-    if (es == NULL || r == NULL || s == NULL) {
-        BN_free(r);
-        BN_free(s);
-        goto done;
-    }
-
-    ECDSA_SIG_set0(es, r, s);
-
-    if (i2d_ECDSA_SIG(es, NULL) > (int) sizeof(der)) {
-        goto done;
-    }
-
-    d = der;
-    len = i2d_ECDSA_SIG(es, &d);
-    md = EVP_MD_CTX_new();
-
-    if (len > 0 && md != NULL
-        && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pkey) == 1
-        && EVP_DigestVerify(md, der, len, msg, n) == 1)
-    {
-        ok = 1;
-    }
-
-done:
-
-    EVP_MD_CTX_free(md);
-    ECDSA_SIG_free(es);
-    return ok;
-}
-
+/* --- the PCK and TCB signing chains -------------------------------------- */
 
 /*
- * Parsed certificates by the SHA-256 of their DER.  OpenSSL 3.0 spends
- * about 0.3 ms decoding the key of every certificate it parses, and the
- * quotes of one platform carry the same three (root, PCK CA, PCK), the
- * collateral the same two: each distinct certificate is parsed once per
- * process.  A few entries replaced in turn, behind a lock; the objects
- * are shared read-only (callers get a reference of their own).
- */
-#define TDX_CACHE_SIZE  16
-
-static struct {
-    uint8_t          md[32];
-    X509            *x;
-} tdx_cache[TDX_CACHE_SIZE];
-
-static size_t          tdx_cache_next;
-static CRYPTO_RWLOCK  *tdx_cache_lock;
-static CRYPTO_ONCE     tdx_cache_once = CRYPTO_ONCE_STATIC_INIT;
-
-
-static void
-tdx_cache_init(void)
-{
-    tdx_cache_lock = CRYPTO_THREAD_lock_new();
-}
-
-
-static X509 *
-tdx_cert_from_der(const uint8_t *der, size_t n)
-{
-    int                   cached;
-    X509                 *x;
-    size_t                i;
-    uint8_t               md[32];
-    const unsigned char  *d;
-
-    cached = n <= LONG_MAX
-             && CRYPTO_THREAD_run_once(&tdx_cache_once, tdx_cache_init)
-             && tdx_cache_lock != NULL
-             && EVP_Digest(der, n, md, NULL, EVP_sha256(), NULL) == 1;
-    x = NULL;
-
-    if (cached && CRYPTO_THREAD_read_lock(tdx_cache_lock)) {
-        for (i = 0; i < TDX_CACHE_SIZE; i++) {
-            if (tdx_cache[i].x != NULL
-                && memcmp(tdx_cache[i].md, md, 32) == 0
-                && X509_up_ref(tdx_cache[i].x))
-            {
-                x = tdx_cache[i].x;
-                break;
-            }
-        }
-        CRYPTO_THREAD_unlock(tdx_cache_lock);
-    }
-
-    if (x != NULL || n > LONG_MAX) {
-        return x;
-    }
-
-    d = der;
-    x = d2i_X509(NULL, &d, (long) n);
-
-    if (x == NULL || d != der + n) {
-        X509_free(x);
-        return NULL;
-    }
-
-    /* compute the lazily cached parts before the object is shared */
-    if (X509_get0_pubkey(x) == NULL || X509_check_purpose(x, -1, 0) != 1) {
-        ERR_clear_error();
-        return x;
-    }
-
-    if (cached && CRYPTO_THREAD_write_lock(tdx_cache_lock)) {
-        i = tdx_cache_next++ % TDX_CACHE_SIZE;
-        if (X509_up_ref(x)) {
-            X509_free(tdx_cache[i].x);
-            memcpy(tdx_cache[i].md, md, 32);
-            tdx_cache[i].x = x;
-        }
-        CRYPTO_THREAD_unlock(tdx_cache_lock);
-    }
-
-    return x;
-}
-
-
-/*
- * PEM certificates, in order, into certs[]; NULs and text after the
- * last block are tolerated, a broken block is not.
- */
-static attest_err_t
-tdx_pem_chain(const uint8_t *p, size_t n, X509 **certs, size_t max,
-    size_t *count)
-{
-    long                  len;
-    BIO                  *bio;
-    X509                 *x;
-    char                 *name, *header;
-    unsigned long         e;
-    unsigned char        *data;
-    attest_err_t          rc;
-
-    *count = 0;
-
-    while (n > 0 && (p[n - 1] == '\0' || p[n - 1] == '\n'
-                     || p[n - 1] == '\r' || p[n - 1] == ' '))
-    {
-        n--;
-    }
-
-    if (n == 0 || n > 1 << 20) {
-        return n ? ATTEST_ERR_CERT : ATTEST_ERR_NO_CERT;
-    }
-
-    bio = BIO_new_mem_buf(p, (int) n);
-    if (bio == NULL) {
-        return ATTEST_ERR_NOMEM;
-    }
-
-    ERR_set_mark();
-    rc = ATTEST_OK;
-
-    for ( ;; ) {
-        name = NULL;
-        header = NULL;
-        data = NULL;
-
-        if (PEM_read_bio(bio, &name, &header, &data, &len) != 1) {
-            e = ERR_peek_last_error();
-            if (ERR_GET_LIB(e) != ERR_LIB_PEM
-                || ERR_GET_REASON(e) != PEM_R_NO_START_LINE)
-            {
-                rc = ATTEST_ERR_CERT;
-            }
-            break;
-        }
-
-        x = NULL;
-
-        if (strcmp(name, "CERTIFICATE") != 0 || header[0] != '\0'
-            || len <= 0 || *count == max
-            || (x = tdx_cert_from_der(data, (size_t) len)) == NULL)
-        {
-            X509_free(x);
-            rc = ATTEST_ERR_CERT;
-        }
-
-        OPENSSL_free(name);
-        OPENSSL_free(header);
-        OPENSSL_free(data);
-
-        if (rc != ATTEST_OK) {
-            break;
-        }
-
-        certs[(*count)++] = x;
-    }
-
-    ERR_pop_to_mark();
-    BIO_free(bio);
-
-    if (rc != ATTEST_OK) {
-        tdx_free_chain(certs, *count);
-        *count = 0;
-        return rc;
-    }
-
-    return *count ? ATTEST_OK : ATTEST_ERR_NO_CERT;
-}
-
-
-static void
-tdx_free_chain(X509 **c, size_t k)
-{
-    while (k) {
-        X509_free(c[--k]);
-        c[k] = NULL;
-    }
-}
-
-
-/* a CRL, DER or PEM */
-static attest_err_t
-tdx_load_crl(const uint8_t *p, size_t n, X509_CRL **out)
-{
-    long                  len;
-    BIO                  *bio;
-    char                 *name, *header;
-    X509_CRL             *crl;
-    unsigned char        *data;
-    const unsigned char  *d;
-
-    *out = NULL;
-
-    if (n == 0 || n > 1 << 24) {
-        return ATTEST_ERR_CRL;
-    }
-
-    if (n < 11 || memcmp(p, "-----BEGIN ", 11) != 0) {
-        d = p;
-        crl = d2i_X509_CRL(NULL, &d, (long) n);
-        if (crl == NULL || d != p + n) {
-            X509_CRL_free(crl);
-            ERR_clear_error();
-            return ATTEST_ERR_CRL;
-        }
-        *out = crl;
-        return ATTEST_OK;
-    }
-
-    bio = BIO_new_mem_buf(p, (int) n);
-    if (bio == NULL) {
-        return ATTEST_ERR_NOMEM;
-    }
-
-    crl = NULL;
-    name = NULL;
-    header = NULL;
-    data = NULL;
-
-    if (PEM_read_bio(bio, &name, &header, &data, &len) == 1
-        && strcmp(name, "X509 CRL") == 0 && header[0] == '\0')
-    {
-        d = data;
-        crl = d2i_X509_CRL(NULL, &d, len);
-        if (crl != NULL && d != data + len) {
-            X509_CRL_free(crl);
-            crl = NULL;
-        }
-    }
-
-    OPENSSL_free(name);
-    OPENSSL_free(header);
-    OPENSSL_free(data);
-    BIO_free(bio);
-    ERR_clear_error();
-
-    *out = crl;
-    return crl ? ATTEST_OK : ATTEST_ERR_CRL;
-}
-
-
-/*
- * c[0] is the leaf, c[k - 1] the root.  Every link's names, key
- * identifiers and signature, CA bits on the issuers, the root pinned by
- * the SHA-256 of its DER, and every certificate valid at "now".  The
- * pinned root's self-signature is covered by the pin; it is checked only
- * to tell a damaged root (bad_chain) from another root (unknown_root).
+ * c[0] is the leaf, c[k - 1] the root: every certificate given must be on
+ * the path, in this order, and the root must be the pinned one
+ * (attest_x509_chain() checks names, key identifiers, CA bits, signatures
+ * and validity at now).
  */
 static attest_err_t
 tdx_chain_check(X509 **c, size_t k, const uint8_t root_sha256[32],
     time_t now, time_t *not_after)
 {
-    size_t        i;
-    time_t        nb, na;
-    X509         *root;
-    EVP_PKEY     *key;
-    unsigned int  mdlen;
-    uint8_t       md[EVP_MAX_MD_SIZE];
+    size_t              i;
+    attest_err_t        rc;
+    attest_x509_path_t  path;
 
-    for (i = 0; i + 1 < k; i++) {
-        key = X509_get0_pubkey(c[i + 1]);
-
-        if (key == NULL
-            || X509_check_issued(c[i + 1], c[i]) != X509_V_OK
-            || X509_check_ca(c[i + 1]) != 1
-            || X509_verify(c[i], key) != 1)
-        {
-            ERR_clear_error();
-            return ATTEST_ERR_CHAIN;
-        }
-    }
-
-    root = c[k - 1];
-
-    if (X509_check_issued(root, root) != X509_V_OK
-        || X509_check_ca(root) != 1)
-    {
-        ERR_clear_error();
-        return ATTEST_ERR_CHAIN;
-    }
-
-    if (X509_digest(root, EVP_sha256(), md, &mdlen) != 1
-        || mdlen != 32 || CRYPTO_memcmp(md, root_sha256, 32) != 0)
-    {
-        key = X509_get0_pubkey(root);
-        i = key != NULL && X509_verify(root, key) == 1;
-        ERR_clear_error();
-        return i ? ATTEST_ERR_UNKNOWN_ROOT : ATTEST_ERR_CHAIN;
-    }
-
-    for (i = 0; i < k; i++) {
-        if (tdx_asn1_time(X509_get0_notBefore(c[i]), &nb) != 0
-            || tdx_asn1_time(X509_get0_notAfter(c[i]), &na) != 0)
-        {
-            return ATTEST_ERR_CERT;
-        }
-
-        if (now < nb || now > na) {
-            return ATTEST_ERR_CERT_EXPIRED;
-        }
-
-        tdx_min_time(not_after, na);
-    }
-
-    return ATTEST_OK;
-}
-
-
-/* a CRL that "issuer" signed, current at "now", not listing "subject" */
-static attest_err_t
-tdx_crl_check(const uint8_t *p, size_t n, X509 *issuer, X509 *subject,
-    time_t now, time_t *not_after)
-{
-    time_t        next;
-    X509_CRL     *crl;
-    attest_err_t  rc;
-    X509_REVOKED  *rev;
-
-    rc = tdx_load_crl(p, n, &crl);
+    rc = attest_x509_chain(c[0], c, k, (const uint8_t (*)[32]) root_sha256,
+                           1, now, k, &path, NULL, 0);
     if (rc != ATTEST_OK) {
         return rc;
     }
 
-    if (X509_NAME_cmp(X509_CRL_get_issuer(crl),
-                      X509_get_subject_name(issuer)) != 0
-        || X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1)
-    {
-        rc = ATTEST_ERR_CRL;
-        goto done;
-    }
-
-    if (X509_CRL_get0_nextUpdate(crl) != NULL) {
-        if (tdx_asn1_time(X509_CRL_get0_nextUpdate(crl), &next) != 0) {
-            rc = ATTEST_ERR_CRL;
-            goto done;
+    for (i = 0; i < k; i++) {
+        if (i >= path.depth || path.chain[i] != c[i]) {
+            return ATTEST_ERR_CHAIN;
         }
-
-        if (now > next) {
-            rc = ATTEST_ERR_COLLATERAL_EXPIRED;
-            goto done;
-        }
-
-        tdx_min_time(not_after, next);
     }
 
-    if (X509_CRL_get0_by_serial(crl, &rev,
-                                X509_get0_serialNumber(subject)) == 1)
-    {
-        rc = ATTEST_ERR_REVOKED;
-    }
+    attest_min_time(not_after, path.not_after);
+    return ATTEST_OK;
+}
 
-done:
 
-    X509_CRL_free(crl);
-    ERR_clear_error();
-    return rc;
+/* Intel's form: ECDSA P-256 / SHA-256, raw big-endian r || s */
+static int
+tdx_ecdsa_verify(EVP_PKEY *key, const uint8_t *msg, size_t n,
+    const uint8_t sig[64])
+{
+    return attest_ecdsa_verify(key, EVP_sha256(), msg, n, sig, sig + 32, 32,
+                               0);
+}
+
+
+static attest_err_t
+tdx_pem_chain(const uint8_t *p, size_t n, X509 **certs, size_t max,
+    size_t *count)
+{
+    *count = 0;
+    return attest_x509_load(p, n, certs, max, count);
 }
 
 
@@ -1074,7 +608,7 @@ attest_tdx_quote_pck(const attest_tdx_quote_t *q, attest_tdx_pck_t *pck)
     }
 
     rc = tdx_leaf_pck(chain[0], pck);
-    tdx_free_chain(chain, k);
+    attest_x509_free(chain, k);
 
     return rc;
 }
@@ -1118,23 +652,25 @@ tdx_verify_quote(const attest_tdx_quote_t *q,
 
     /* revocation: the root CA lists CAs, the PCK CA lists PCKs */
     if (col != NULL && col->root_crl != NULL && col->root_crl_len > 0) {
-        rc = tdx_crl_check(col->root_crl, col->root_crl_len, chain[2],
-                           chain[1], now, &ev->collateral_not_after);
+        rc = attest_x509_crl_check(col->root_crl, col->root_crl_len,
+                                   chain[2], chain[1], now,
+                                   &ev->collateral_not_after);
         if (rc != ATTEST_OK) {
             return rc;
         }
     }
 
     if (col != NULL && col->pck_crl != NULL && col->pck_crl_len > 0) {
-        rc = tdx_crl_check(col->pck_crl, col->pck_crl_len, chain[1],
-                           chain[0], now, &ev->collateral_not_after);
+        rc = attest_x509_crl_check(col->pck_crl, col->pck_crl_len,
+                                   chain[1], chain[0], now,
+                                   &ev->collateral_not_after);
         if (rc != ATTEST_OK) {
             return rc;
         }
     }
 
     /* the QE report, signed by the PCK leaf */
-    if (!tdx_is_p256(X509_get0_pubkey(chain[0]))) {
+    if (!attest_ec_is(X509_get0_pubkey(chain[0]), "prime256v1")) {
         return ATTEST_ERR_CERT;
     }
 
@@ -1172,7 +708,7 @@ tdx_verify_quote(const attest_tdx_quote_t *q,
     }
 
     /* the quote: header and body, signed by the attestation key */
-    akey = tdx_p256_key(q->attest_key);
+    akey = attest_ec_key("prime256v1", q->attest_key, 64);
     if (akey == NULL) {
         ERR_clear_error();
         return ATTEST_ERR_SIGNATURE;
@@ -1253,7 +789,7 @@ tdx_verify_collateral(const attest_tdx_quote_t *q,
 {
     int                        has_ti, has_qi;
     X509                      *chain[TDX_MAX_CHAIN];
-    size_t                     k, cn;
+    size_t                     k, cn, lv;
     uint8_t                   *dec;
     EVP_PKEY                  *key;
     attest_err_t               rc;
@@ -1309,7 +845,7 @@ tdx_verify_collateral(const attest_tdx_quote_t *q,
     }
 
     key = X509_get0_pubkey(chain[0]);
-    if (!tdx_is_p256(key)) {
+    if (!attest_ec_is(key, "prime256v1")) {
         rc = ATTEST_ERR_CERT;
         goto done;
     }
@@ -1336,7 +872,7 @@ tdx_verify_collateral(const attest_tdx_quote_t *q,
             goto done;
         }
 
-        tdx_min_time(&ev->collateral_not_after, ti->next_update);
+        attest_min_time(&ev->collateral_not_after, ti->next_update);
     }
 
     if (has_qi) {
@@ -1362,10 +898,20 @@ tdx_verify_collateral(const attest_tdx_quote_t *q,
             goto done;
         }
 
-        tdx_min_time(&ev->collateral_not_after, qi->next_update);
+        attest_min_time(&ev->collateral_not_after, qi->next_update);
     }
 
     rc = attest_tdx_evaluate(q, pck, ti, qi, &res);
+
+    /* the latest TCB recovery: the newest UpToDate level's tcbDate, from
+     * which a policy's out_of_date_grace runs */
+    for (lv = 0; ti != NULL && lv < ti->nlevels; lv++) {
+        if (ti->levels[lv].status == ATTEST_TDX_TCB_UP_TO_DATE
+            && ti->levels[lv].tcb_date > ev->tcb_recovery_date)
+        {
+            ev->tcb_recovery_date = ti->levels[lv].tcb_date;
+        }
+    }
 
     if (ti != NULL) {
         snprintf(ev->tcb_status, sizeof(ev->tcb_status), "%s",
@@ -1381,7 +927,7 @@ done:
 
     free(ti);
     free(qi);
-    tdx_free_chain(chain, k);
+    attest_x509_free(chain, k);
     ERR_clear_error();
 
     return rc;
@@ -1401,6 +947,7 @@ attest_tdx_verify_root(const uint8_t *quote, size_t n,
     attest_tdx_quote_t  q;
 
     memset(ev, 0, sizeof(*ev));
+    ev->checked_at = now;
 
     if (quote == NULL) {
         return ATTEST_ERR_INPUT;
@@ -1431,7 +978,7 @@ attest_tdx_verify_root(const uint8_t *quote, size_t n,
         rc = tdx_verify_collateral(&q, &pck, col, now, root_sha256, ev);
     }
 
-    tdx_free_chain(chain, nchain);
+    attest_x509_free(chain, nchain);
     ERR_clear_error();
 
     return rc;
@@ -1448,33 +995,6 @@ attest_tdx_verify(const uint8_t *quote, size_t n,
 
 
 /* --- inspection --------------------------------------------------------- */
-
-static int
-tdx_json_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
-{
-    int     rc;
-    char   *s;
-    size_t  i;
-
-    static const char  hex[] = "0123456789abcdef";
-
-    s = malloc(2 * n + 1);
-    if (s == NULL) {
-        return -1;
-    }
-
-    for (i = 0; i < n; i++) {
-        s[2 * i] = hex[p[i] >> 4];
-        s[2 * i + 1] = hex[p[i] & 0x0f];
-    }
-    s[2 * n] = '\0';
-
-    rc = json_object_set_new(o, key, json_string(s));
-    free(s);
-
-    return rc;
-}
-
 
 json_t *
 attest_tdx_quote_json(const attest_tdx_quote_t *q)
@@ -1504,49 +1024,50 @@ attest_tdx_quote_json(const attest_tdx_quote_t *q)
                                json_integer(q->att_key_type));
     bad |= json_object_set_new(o, "tee_type", json_integer(q->tee_type));
     bad |= json_object_set_new(o, "body_type", json_integer(q->body_type));
-    bad |= tdx_json_hex(o, "qe_vendor_id", q->qe_vendor_id, 16);
-    bad |= tdx_json_hex(o, "user_data", q->user_data, 20);
+    bad |= attest_json_hex(o, "qe_vendor_id", q->qe_vendor_id, 16);
+    bad |= attest_json_hex(o, "user_data", q->user_data, 20);
 
-    bad |= tdx_json_hex(td, "tee_tcb_svn", q->tee_tcb_svn, 16);
-    bad |= tdx_json_hex(td, "mrseam", q->mrseam, 48);
-    bad |= tdx_json_hex(td, "mrsignerseam", q->mrsignerseam, 48);
-    bad |= tdx_json_hex(td, "seam_attributes", q->seam_attributes, 8);
-    bad |= tdx_json_hex(td, "td_attributes", q->td_attributes, 8);
-    bad |= tdx_json_hex(td, "xfam", q->xfam, 8);
-    bad |= tdx_json_hex(td, "mrtd", q->mrtd, 48);
-    bad |= tdx_json_hex(td, "mrconfigid", q->mrconfigid, 48);
-    bad |= tdx_json_hex(td, "mrowner", q->mrowner, 48);
-    bad |= tdx_json_hex(td, "mrownerconfig", q->mrownerconfig, 48);
+    bad |= attest_json_hex(td, "tee_tcb_svn", q->tee_tcb_svn, 16);
+    bad |= attest_json_hex(td, "mrseam", q->mrseam, 48);
+    bad |= attest_json_hex(td, "mrsignerseam", q->mrsignerseam, 48);
+    bad |= attest_json_hex(td, "seam_attributes", q->seam_attributes, 8);
+    bad |= attest_json_hex(td, "td_attributes", q->td_attributes, 8);
+    bad |= attest_json_hex(td, "xfam", q->xfam, 8);
+    bad |= attest_json_hex(td, "mrtd", q->mrtd, 48);
+    bad |= attest_json_hex(td, "mrconfigid", q->mrconfigid, 48);
+    bad |= attest_json_hex(td, "mrowner", q->mrowner, 48);
+    bad |= attest_json_hex(td, "mrownerconfig", q->mrownerconfig, 48);
     for (i = 0; i < 4; i++) {
         snprintf(name, sizeof(name), "rtmr%d", i);
-        bad |= tdx_json_hex(td, name, q->rtmr[i], 48);
+        bad |= attest_json_hex(td, name, q->rtmr[i], 48);
     }
-    bad |= tdx_json_hex(td, "report_data", q->report_data, 64);
+    bad |= attest_json_hex(td, "report_data", q->report_data, 64);
     if (q->tee_tcb_svn2 != NULL) {
-        bad |= tdx_json_hex(td, "tee_tcb_svn2", q->tee_tcb_svn2, 16);
-        bad |= tdx_json_hex(td, "mr_servicetd", q->mr_servicetd, 48);
+        bad |= attest_json_hex(td, "tee_tcb_svn2", q->tee_tcb_svn2, 16);
+        bad |= attest_json_hex(td, "mr_servicetd", q->mr_servicetd, 48);
     }
     bad |= json_object_set_new(td, "debug",
                                json_boolean(q->td_attributes[0] & 0x01));
     bad |= json_object_set_new(o, "td", td);
 
-    bad |= tdx_json_hex(o, "signature", q->signature, 64);
-    bad |= tdx_json_hex(o, "attestation_key", q->attest_key, 64);
+    bad |= attest_json_hex(o, "signature", q->signature, 64);
+    bad |= attest_json_hex(o, "attestation_key", q->attest_key, 64);
 
     r = q->qe_report;
-    bad |= tdx_json_hex(qe, "cpusvn", r + ATTEST_TDX_QE_CPUSVN, 16);
+    bad |= attest_json_hex(qe, "cpusvn", r + ATTEST_TDX_QE_CPUSVN, 16);
     bad |= json_object_set_new(qe, "miscselect",
                           json_integer(tdx_le32(r + ATTEST_TDX_QE_MISCSELECT)));
-    bad |= tdx_json_hex(qe, "attributes", r + ATTEST_TDX_QE_ATTRIBUTES, 16);
-    bad |= tdx_json_hex(qe, "mrenclave", r + ATTEST_TDX_QE_MRENCLAVE, 32);
-    bad |= tdx_json_hex(qe, "mrsigner", r + ATTEST_TDX_QE_MRSIGNER, 32);
+    bad |= attest_json_hex(qe, "attributes", r + ATTEST_TDX_QE_ATTRIBUTES, 16);
+    bad |= attest_json_hex(qe, "mrenclave", r + ATTEST_TDX_QE_MRENCLAVE, 32);
+    bad |= attest_json_hex(qe, "mrsigner", r + ATTEST_TDX_QE_MRSIGNER, 32);
     bad |= json_object_set_new(qe, "isvprodid",
                            json_integer(tdx_le16(r + ATTEST_TDX_QE_ISVPRODID)));
     bad |= json_object_set_new(qe, "isvsvn",
                               json_integer(tdx_le16(r + ATTEST_TDX_QE_ISVSVN)));
-    bad |= tdx_json_hex(qe, "report_data", r + ATTEST_TDX_QE_REPORT_DATA, 64);
-    bad |= tdx_json_hex(qe, "signature", q->qe_report_sig, 64);
-    bad |= tdx_json_hex(qe, "auth_data", q->qe_auth, q->qe_auth_len);
+    bad |= attest_json_hex(qe, "report_data", r + ATTEST_TDX_QE_REPORT_DATA,
+                           64);
+    bad |= attest_json_hex(qe, "signature", q->qe_report_sig, 64);
+    bad |= attest_json_hex(qe, "auth_data", q->qe_auth, q->qe_auth_len);
     bad |= json_object_set_new(o, "qe_report", qe);
 
     bad |= json_object_set_new(o, "pck_chain_bytes",
@@ -1565,17 +1086,17 @@ attest_tdx_quote_json(const attest_tdx_quote_t *q)
             json_decref(o);
             return NULL;
         }
-        bad |= tdx_json_hex(pk, "fmspc", pck.fmspc, 6);
-        bad |= tdx_json_hex(pk, "pceid", pck.pceid, 2);
+        bad |= attest_json_hex(pk, "fmspc", pck.fmspc, 6);
+        bad |= attest_json_hex(pk, "pceid", pck.pceid, 2);
         bad |= json_object_set_new(pk, "pcesvn", json_integer(pck.pcesvn));
-        bad |= tdx_json_hex(pk, "cpusvn", pck.cpusvn, 16);
+        bad |= attest_json_hex(pk, "cpusvn", pck.cpusvn, 16);
         for (i = 0; i < 16; i++) {
             bad |= json_array_append_new(arr,
                                          json_integer(pck.cpusvn_comp[i]));
         }
         bad |= json_object_set_new(pk, "tcb_components", arr);
         bad |= json_object_set_new(pk, "sgx_type", json_integer(pck.sgx_type));
-        bad |= tdx_json_hex(pk, "ppid", pck.ppid, 16);
+        bad |= attest_json_hex(pk, "ppid", pck.ppid, 16);
         bad |= json_object_set_new(o, "pck", pk);
     }
 

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "attest_tdx.h"
+#include "attest_x509.h"
 
 
 static int tdx_json_skip_ws(const uint8_t *p, size_t n, size_t *i);
@@ -279,23 +280,6 @@ tdx_digits(const char *s, int n)
 }
 
 
-static time_t
-tdx_days_to_time(long y, int mon, int d, int h, int mi, int s)
-{
-    long  era, yoe, doy, doe;
-
-    /* days from civil, proleptic Gregorian */
-    y -= mon <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (mon + (mon > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-    return (time_t) (era * 146097 + doe - 719468) * 86400
-           + h * 3600 + mi * 60 + s;
-}
-
-
 /* RFC 3339 UTC as PCS writes it: 2023-06-18T08:42:58Z (fraction allowed) */
 static int
 tdx_date(json_t *s, time_t *out)
@@ -339,7 +323,7 @@ tdx_date(json_t *s, time_t *out)
         return -1;
     }
 
-    *out = tdx_days_to_time(y, mon, d, h, mi, sec);
+    *out = attest_days_to_time(y, mon, d, h, mi, sec);
     return 0;
 }
 

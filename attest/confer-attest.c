@@ -1,15 +1,24 @@
 /*
  * confer-attest: verify, inspect and simulate TEE attestation evidence.
  *
- *   confer-attest verify sev-snp REPORT [--cert FILE]... [--policy FILE]
- *                                [--now TIME] [--report-data HEX]
+ *   confer-attest verify sev-snp REPORT [--cert FILE]... [--crl FILE]
+ *                                [--policy FILE] [--now TIME]
+ *                                [--report-data HEX]
  *   confer-attest verify tdx QUOTE [--collateral FILE]... [--policy FILE]
  *                                [--now TIME] [--report-data HEX]
+ *   confer-attest verify gpu REPORT|EVIDENCE.json [--certs CHAIN]
+ *                                --nonce HEX [--policy FILE] [--now TIME]
  *   confer-attest verify doc DOCUMENT.json [--policy FILE] [--now TIME]
- *   confer-attest inspect sev-snp|tdx FILE
+ *   confer-attest inspect sev-snp|tdx|gpu FILE
  *   confer-attest simulate init DIR
  *   confer-attest simulate doc DIR --keys OHTTP_KEYS_FILE
+ *                                [--gpu EVIDENCE.json | --gpus N]
  *                                [--lifetime SECONDS] [--now TIME]
+ *   confer-attest simulate gpu DIR --nonce HEX [--gpus N]
+ *
+ * A GPU REPORT is NVIDIA's report (request and response) as hex text or
+ * binary, CHAIN its PEM chain; an NVIDIA evidence JSON file (a list of
+ * {arch, certificate, evidence, nonce}) carries both for every device.
  *
  * verify prints one JSON object on a line; exit 0 accepted, 1 rejected,
  * 2 usage or input error (unreadable file, bad policy, not built in).
@@ -27,6 +36,7 @@
 #include <jansson.h>
 
 #include "attest.h"
+#include "attest_gpu.h"
 #include "attest_int.h"
 #include "attest_snp.h"
 
@@ -52,6 +62,12 @@ typedef struct {
     const char   *policy;
     const char   *report_data;
     const char   *keys;
+    const char   *certs;                 /* verify gpu: the PEM chain */
+    const char   *crl;                   /* verify sev-snp: the ARK's */
+    const char   *gpu;                   /* simulate doc: evidence JSON */
+    uint8_t       nonce[32];
+    int           have_nonce;
+    long          gpus;
     time_t        now;
     long long     lifetime;
 } cli_opts_t;
@@ -71,21 +87,34 @@ static int cmd_verify_snp(const char *path, cli_opts_t *o);
 static int cmd_verify_tdx(const char *path, cli_opts_t *o);
 static int cmd_verify_doc(const char *path, cli_opts_t *o);
 static int cmd_inspect_snp(const char *path);
+static int cmd_inspect_tdx(const char *path);
+static int cmd_verify_gpu(const char *path, cli_opts_t *o);
+static int cmd_inspect_gpu(const char *path);
+static int cmd_simulate_gpu(const char *dir, cli_opts_t *o);
+static uint8_t *gpu_report_bytes(uint8_t *p, size_t *n);
+static int is_json_list(const uint8_t *p, size_t n);
+static json_t *gpu_facts_json(const attest_gpu_facts_t *f,
+    const uint8_t *report, size_t n);
+static json_t *gpu_rejected_json(void);
 static int cmd_simulate_doc(const char *dir, cli_opts_t *o);
 static int load_policy(cli_opts_t *o, attest_policy_t **pol);
+static int run(int argc, char **argv);
 
 
 static const char  *usage_text =
     "usage: confer-attest verify sev-snp REPORT [--cert FILE]... "
-    "[--policy FILE] [--now TIME] [--report-data HEX]\n"
+    "[--crl FILE] [--policy FILE] [--now TIME] [--report-data HEX]\n"
     "       confer-attest verify tdx QUOTE [--collateral FILE]... "
     "[--policy FILE] [--now TIME] [--report-data HEX]\n"
+    "       confer-attest verify gpu REPORT|EVIDENCE.json [--certs CHAIN] "
+    "--nonce HEX [--policy FILE] [--now TIME]\n"
     "       confer-attest verify doc DOCUMENT.json [--policy FILE] "
     "[--now TIME]\n"
-    "       confer-attest inspect sev-snp|tdx FILE\n"
+    "       confer-attest inspect sev-snp|tdx|gpu FILE\n"
     "       confer-attest simulate init DIR\n"
     "       confer-attest simulate doc DIR --keys OHTTP_KEYS_FILE "
-    "[--lifetime SECONDS] [--now TIME]\n";
+    "[--gpu EVIDENCE.json | --gpus N] [--lifetime SECONDS] [--now TIME]\n"
+    "       confer-attest simulate gpu DIR --nonce HEX [--gpus N]\n";
 
 
 static int
@@ -269,6 +298,29 @@ parse_opts(int argc, char **argv, int first, cli_opts_t *o,
         } else if (strcmp(a, "--keys") == 0 && strchr(allowed, 'k')) {
             o->keys = v;
 
+        } else if (strcmp(a, "--certs") == 0 && strchr(allowed, 'g')) {
+            o->certs = v;
+
+        } else if (strcmp(a, "--crl") == 0 && strchr(allowed, 'x')) {
+            o->crl = v;
+
+        } else if (strcmp(a, "--gpu") == 0 && strchr(allowed, 'G')) {
+            o->gpu = v;
+
+        } else if (strcmp(a, "--nonce") == 0 && strchr(allowed, 'N')) {
+            if (attest_unhex(v, strlen(v), o->nonce, sizeof(o->nonce), &len)
+                != ATTEST_OK || len != 32)
+            {
+                return usage("--nonce takes 64 hex digits");
+            }
+            o->have_nonce = 1;
+
+        } else if (strcmp(a, "--gpus") == 0 && strchr(allowed, 'u')) {
+            o->gpus = strtol(v, &end, 10);
+            if (*end != '\0' || o->gpus < 1 || o->gpus > ATTEST_MAX_GPUS) {
+                return usage("--gpus takes 1 to 16");
+            }
+
         } else if (strcmp(a, "--lifetime") == 0 && strchr(allowed, 'l')) {
             o->lifetime = strtoll(v, &end, 10);
             if (*end != '\0' || o->lifetime <= 0) {
@@ -389,6 +441,27 @@ evidence_json(const attest_evidence_t *ev, int proven)
                                                   sizeof(buf))));
     }
 
+    if (ev->collateral_not_after > 0) {
+        json_object_set_new(o, "collateral_not_after",
+                            json_string(time_text(ev->collateral_not_after,
+                                                  buf, sizeof(buf))));
+    }
+
+    /* when an OutOfDate platform's grace period starts */
+    if (ev->tcb_recovery_date > 0) {
+        json_object_set_new(o, "tcb_recovery_date",
+                            json_string(time_text(ev->tcb_recovery_date,
+                                                  buf, sizeof(buf))));
+    }
+
+    if (ev->ngpu > 0) {
+        r = json_array();
+        for (i = 0; i < (int) ev->ngpu; i++) {
+            json_array_append_new(r, gpu_facts_json(&ev->gpu[i], NULL, 0));
+        }
+        json_object_set_new(o, "gpus", r);
+    }
+
     return o;
 }
 
@@ -473,7 +546,7 @@ cmd_verify_snp(const char *path, cli_opts_t *o)
     size_t              i, n;
     uint8_t            *report, *files[CLI_MAX_FILES];
     attest_err_t        rc;
-    attest_blob_t       certs[CLI_MAX_FILES];
+    attest_blob_t       certs[CLI_MAX_FILES], crl;
     attest_policy_t    *pol;
     attest_evidence_t   ev;
 
@@ -503,10 +576,27 @@ cmd_verify_snp(const char *path, cli_opts_t *o)
         }
     }
 
+    crl.p = NULL;
+    crl.n = 0;
+
+    if (o->crl != NULL) {
+        crl.p = slurp(o->crl, &crl.n);
+
+        if (crl.p == NULL) {
+            input_error("%s: cannot read", o->crl);
+            for (i = 0; i < o->nfiles; i++) {
+                free(files[i]);
+            }
+            free(report);
+            attest_policy_free(pol);
+            return CLI_USAGE;
+        }
+    }
+
     detail[0] = '\0';
 
-    rc = attest_snp_verify(report, n, certs, o->nfiles, NULL, o->now, &ev,
-                           detail, sizeof(detail));
+    rc = attest_snp_verify_crl(report, n, certs, o->nfiles, &crl, NULL,
+                               o->now, &ev, detail, sizeof(detail));
 
     if (rc == ATTEST_OK) {
         rc = check_report_data(o, &ev, detail, sizeof(detail));
@@ -523,6 +613,7 @@ cmd_verify_snp(const char *path, cli_opts_t *o)
         free(files[i]);
     }
 
+    free((uint8_t *) crl.p);
     free(report);
     attest_policy_free(pol);
     return ret;
@@ -618,7 +709,7 @@ cmd_verify_doc(const char *path, cli_opts_t *o)
     char               buf[64], *b64;
     size_t             n;
     json_t            *obj;
-    uint8_t           *doc;
+    uint8_t           *doc, nonce[32];
     attest_err_t       rc;
     attest_policy_t   *pol;
     attest_verdict_t  *v;
@@ -644,6 +735,11 @@ cmd_verify_doc(const char *path, cli_opts_t *o)
     rc = attest_verify_document(doc, n, pol, o->now, v);
 
     obj = evidence_json(&v->ev, v->ev.platform != ATTEST_PLATFORM_NONE);
+
+    if (v->ev.platform != ATTEST_PLATFORM_NONE) {
+        attest_gpu_nonce(v->ev.report_data, nonce);
+        json_object_set_new(obj, "gpu_nonce", hex_json(nonce, 32));
+    }
 
     if (rc == ATTEST_OK) {
         json_object_set_new(obj, "not_after", json_integer(v->not_after));
@@ -773,12 +869,61 @@ cmd_inspect_snp(const char *path)
 }
 
 
+/* the quote's fields, unverified; a quote that does not parse is an
+ * input error (exit 2) with its reason code */
+static int
+cmd_inspect_tdx(const char *path)
+{
+#ifdef ATTEST_HAVE_TDX
+    size_t              n;
+    json_t             *o;
+    uint8_t            *p;
+    attest_err_t        rc;
+    attest_tdx_quote_t  q;
+
+    p = slurp(path, &n);
+    if (p == NULL) {
+        return input_error("%s: cannot read", path);
+    }
+
+    rc = attest_tdx_parse(p, n, &q);
+
+    if (rc != ATTEST_OK) {
+        free(p);
+        printf("{\"error\":\"%s\"}\n", attest_strerror(rc));
+        fprintf(stderr, "confer-attest: %s: not a TDX quote: %s\n", path,
+                attest_strerror(rc));
+        return CLI_USAGE;
+    }
+
+    /* q points into p until the JSON is made */
+    o = attest_tdx_quote_json(&q);
+    free(p);
+
+    if (o == NULL) {
+        return input_error("%s", "out of memory");
+    }
+
+    json_dumpf(o, stdout, JSON_COMPACT);
+    fputc('\n', stdout);
+    json_decref(o);
+
+    return CLI_OK;
+#else
+    printf("{\"error\":\"%s\"}\n", attest_strerror(ATTEST_ERR_UNSUPPORTED));
+    fprintf(stderr, "confer-attest: inspect tdx is not built in\n");
+    return CLI_USAGE;
+#endif
+}
+
+
 static int
 cmd_simulate_doc(const char *dir, cli_opts_t *o)
 {
     char           msg[512];
-    size_t         n, len;
-    uint8_t       *keys, *out;
+    size_t         n, len, glen;
+    uint8_t       *keys, *out, *gpu, nonce[32];
+    uint64_t       not_after;
     attest_err_t   rc;
     attest_sim_t  *sim;
 
@@ -786,26 +931,72 @@ cmd_simulate_doc(const char *dir, cli_opts_t *o)
         return usage("simulate doc needs --keys OHTTP_KEYS_FILE");
     }
 
+    if (o->gpu != NULL && o->gpus > 0) {
+        return usage("--gpu FILE or --gpus N, not both");
+    }
+
     keys = slurp(o->keys, &n);
     if (keys == NULL) {
         return input_error("%s: cannot read", o->keys);
     }
 
+    gpu = NULL;
+    glen = 0;
+
+    if (o->gpu != NULL) {
+        gpu = slurp(o->gpu, &glen);
+        if (gpu == NULL) {
+            free(keys);
+            return input_error("%s: cannot read", o->gpu);
+        }
+    }
+
     rc = attest_sim_load(dir, &sim, msg, sizeof(msg));
     if (rc != ATTEST_OK) {
         free(keys);
+        free(gpu);
         return input_error("%s", msg);
     }
 
+    not_after = (uint64_t) (o->now + o->lifetime);
+
+    /* simulated GPUs answering the nonce this document binds */
+    if (o->gpus > 0) {
+        attest_sim_gpu_nonce(keys, n, not_after, nonce);
+
+        glen = 0;
+        attest_sim_gpu_evidence(sim, nonce, (size_t) o->gpus, NULL, 0,
+                                &glen);
+        gpu = glen ? malloc(glen) : NULL;
+        rc = gpu ? attest_sim_gpu_evidence(sim, nonce, (size_t) o->gpus, gpu,
+                                           glen, &glen)
+                 : ATTEST_ERR_UNSUPPORTED;
+
+        if (rc != ATTEST_OK) {
+            free(keys);
+            free(gpu);
+            attest_sim_free(sim);
+            return input_error("no simulated GPU evidence: %s (a directory "
+                               "made by an older simulate init has no GPU "
+                               "chain)", attest_strerror(rc));
+        }
+    }
+
+    /* the size first; the document is the same length every time */
     len = 0;
-    attest_sim_document(sim, keys, n, (uint64_t) (o->now + o->lifetime),
-                        NULL, 0, &len);
+
+    if (gpu != NULL) {
+        attest_sim_document_gpu(sim, keys, n, not_after, gpu, glen, NULL, 0,
+                                &len);
+    } else {
+        attest_sim_document(sim, keys, n, not_after, NULL, 0, &len);
+    }
 
     out = len ? malloc(len + 1) : NULL;
-    rc = out ? attest_sim_document(sim, keys, n,
-                                   (uint64_t) (o->now + o->lifetime),
-                                   out, len, &len)
-             : ATTEST_ERR_INPUT;
+    rc = out == NULL ? ATTEST_ERR_INPUT
+         : gpu != NULL ? attest_sim_document_gpu(sim, keys, n, not_after,
+                                                 gpu, glen, out, len, &len)
+         : attest_sim_document(sim, keys, n, not_after, out, len, &len);
 
     if (rc == ATTEST_OK) {
         fwrite(out, 1, len, stdout);
@@ -814,6 +1005,7 @@ cmd_simulate_doc(const char *dir, cli_opts_t *o)
 
     free(out);
     free(keys);
+    free(gpu);
     attest_sim_free(sim);
 
     if (rc != ATTEST_OK) {
@@ -825,8 +1017,403 @@ cmd_simulate_doc(const char *dir, cli_opts_t *o)
 }
 
 
-int
-main(int argc, char **argv)
+/* simulated NVIDIA evidence JSON answering --nonce, like a GPU would */
+static int
+cmd_simulate_gpu(const char *dir, cli_opts_t *o)
+{
+    char           msg[512];
+    size_t         len;
+    uint8_t       *out;
+    attest_err_t   rc;
+    attest_sim_t  *sim;
+
+    if (!o->have_nonce) {
+        return usage("simulate gpu needs --nonce HEX");
+    }
+
+    rc = attest_sim_load(dir, &sim, msg, sizeof(msg));
+    if (rc != ATTEST_OK) {
+        return input_error("%s", msg);
+    }
+
+    len = 0;
+    attest_sim_gpu_evidence(sim, o->nonce, o->gpus ? (size_t) o->gpus : 1,
+                            NULL, 0, &len);
+    out = len ? malloc(len) : NULL;
+    rc = out ? attest_sim_gpu_evidence(sim, o->nonce,
+                                       o->gpus ? (size_t) o->gpus : 1, out,
+                                       len, &len)
+             : ATTEST_ERR_UNSUPPORTED;
+
+    if (rc == ATTEST_OK) {
+        fwrite(out, 1, len, stdout);
+        fputc('\n', stdout);
+    }
+
+    free(out);
+    attest_sim_free(sim);
+
+    if (rc != ATTEST_OK) {
+        return input_error("no simulated GPU evidence: %s (a directory "
+                           "made by an older simulate init has no GPU "
+                           "chain)", attest_strerror(rc));
+    }
+
+    return CLI_OK;
+}
+
+
+/* NVIDIA's text files hold the report in hex; binary is taken as is */
+static uint8_t *
+gpu_report_bytes(uint8_t *p, size_t *n)
+{
+    size_t  i, k, len;
+
+    k = *n;
+    while (k > 0 && (p[k - 1] == '\n' || p[k - 1] == '\r' || p[k - 1] == ' '
+                     || p[k - 1] == '\t'))
+    {
+        k--;
+    }
+
+    for (i = 0; i < k; i++) {
+        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')
+              || (p[i] >= 'A' && p[i] <= 'F')))
+        {
+            return p;
+        }
+    }
+
+    if (k == 0 || k % 2 != 0
+        || attest_unhex((char *) p, k, p, k, &len) != ATTEST_OK)
+    {
+        return p;
+    }
+
+    *n = len;
+    return p;
+}
+
+
+static int
+is_json_list(const uint8_t *p, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] != ' ' && p[i] != '\n' && p[i] != '\r' && p[i] != '\t') {
+            return p[i] == '[';
+        }
+    }
+
+    return 0;
+}
+
+
+/* the proven facts of one device; measurements (from the report, which
+ * verified) when given */
+static json_t *
+gpu_facts_json(const attest_gpu_facts_t *f, const uint8_t *report, size_t n)
+{
+    char                  buf[64], idx[8];
+    size_t                i;
+    json_t               *o, *m;
+    attest_gpu_report_t  *r;
+
+    o = json_object();
+
+    json_object_set_new(o, "ok", json_false());
+    json_object_set_new(o, "platform", json_string(f->simulated
+                                                   ? "simulated-gpu"
+                                                   : "nvidia-gpu"));
+    json_object_set_new(o, "device",
+                        json_string(attest_gpu_kind_name(f->kind)));
+    json_object_set_new(o, "model", json_string(f->model));
+    json_object_set_new(o, "arch", json_string(f->arch));
+    json_object_set_new(o, "driver", f->driver[0] ? json_string(f->driver)
+                                                  : json_null());
+    json_object_set_new(o, "vbios", f->vbios[0] ? json_string(f->vbios)
+                                                : json_null());
+    json_object_set_new(o, "fwid", f->has_fwid ? hex_json(f->fwid, 48)
+                                               : json_null());
+    json_object_set_new(o, "nonce", hex_json(f->nonce, 32));
+    json_object_set_new(o, "certificate_sha256",
+                        hex_json(f->leaf_sha256, 32));
+    json_object_set_new(o, "chain_not_after",
+                        json_string(time_text(f->chain_not_after, buf,
+                                              sizeof(buf))));
+
+    r = report != NULL ? malloc(sizeof(attest_gpu_report_t)) : NULL;
+
+    if (r != NULL && attest_gpu_parse(report, n, r) == ATTEST_OK) {
+        m = json_object();
+        for (i = 0; i < r->nblocks; i++) {
+            snprintf(idx, sizeof(idx), "%u", r->blocks[i].index);
+            json_object_set_new(m, idx, hex_json(r->blocks[i].value,
+                                                 r->blocks[i].size));
+        }
+        json_object_set_new(o, "measurements", m);
+    }
+
+    free(r);
+    return o;
+}
+
+
+static json_t *
+gpu_rejected_json(void)
+{
+    json_t  *o;
+
+    o = json_object();
+    json_object_set_new(o, "ok", json_false());
+    json_object_set_new(o, "platform", json_null());
+    json_object_set_new(o, "device", json_null());
+    json_object_set_new(o, "driver", json_null());
+    json_object_set_new(o, "vbios", json_null());
+    json_object_set_new(o, "fwid", json_null());
+    json_object_set_new(o, "measurements", json_null());
+    return o;
+}
+
+
+static int
+cmd_verify_gpu(const char *path, cli_opts_t *o)
+{
+    int                  ret, list;
+    char                 detail[256];
+    size_t               i, n, cn, count, ngpus, nsw;
+    json_t              *obj, *devs, *d;
+    uint8_t             *file, *chain, *mem;
+    attest_err_t         rc, first;
+    const uint8_t       *sim_root;
+    attest_policy_t     *pol;
+    attest_evidence_t   *ev;
+    attest_gpu_entry_t   e[ATTEST_MAX_GPUS];
+
+    if (!o->have_nonce) {
+        return usage("verify gpu needs --nonce HEX, the nonce the GPU was "
+                     "asked to sign");
+    }
+
+    file = slurp(path, &n);
+    if (file == NULL) {
+        return input_error("%s: cannot read", path);
+    }
+
+    list = is_json_list(file, n);
+
+    if (!list && o->certs == NULL) {
+        free(file);
+        return usage("verify gpu REPORT needs --certs CHAIN");
+    }
+
+    ret = load_policy(o, &pol);
+    if (ret != CLI_OK) {
+        free(file);
+        return ret;
+    }
+
+    if (!attest_policy_simulated(pol, &sim_root)) {
+        sim_root = NULL;
+    }
+
+    chain = NULL;
+    mem = NULL;
+    detail[0] = '\0';
+
+    if (list) {
+        rc = attest_gpu_evidence_parse(file, n, e, ATTEST_MAX_GPUS, &count,
+                                       &mem, detail, sizeof(detail));
+        if (rc != ATTEST_OK) {
+            free(file);
+            attest_policy_free(pol);
+            fprintf(stderr, "confer-attest: %s: %s\n", path, detail);
+            printf("{\"ok\":false,\"error\":\"%s\"}\n", attest_strerror(rc));
+            return CLI_USAGE;
+        }
+
+    } else {
+        chain = slurp(o->certs, &cn);
+        if (chain == NULL) {
+            free(file);
+            attest_policy_free(pol);
+            return input_error("%s: cannot read", o->certs);
+        }
+
+        gpu_report_bytes(file, &n);
+        memset(e, 0, sizeof(e));
+        e[0].evidence.p = file;
+        e[0].evidence.n = n;
+        e[0].certs.p = chain;
+        e[0].certs.n = cn;
+        count = 1;
+    }
+
+    ev = calloc(1, sizeof(attest_evidence_t));
+    if (ev == NULL) {
+        free(file);
+        free(chain);
+        free(mem);
+        attest_policy_free(pol);
+        return input_error("%s", "out of memory");
+    }
+
+    /* each device on its own, so that every one gets its verdict */
+    first = ATTEST_OK;
+    devs = json_array();
+    ngpus = 0;
+    nsw = 0;
+
+    for (i = 0; i < count; i++) {
+        rc = attest_gpu_verify(e[i].evidence.p, e[i].evidence.n, e[i].certs.p,
+                               e[i].certs.n, o->nonce, sim_root, o->now,
+                               &ev->gpu[i], detail, sizeof(detail));
+
+        if (rc == ATTEST_OK) {
+            d = gpu_facts_json(&ev->gpu[i], e[i].evidence.p, e[i].evidence.n);
+            ngpus += ev->gpu[i].kind == ATTEST_GPU_GPU;
+            nsw += ev->gpu[i].kind == ATTEST_GPU_SWITCH;
+
+        } else {
+            d = gpu_rejected_json();
+            json_object_set_new(d, "error", json_string(attest_strerror(rc)));
+            if (first == ATTEST_OK) {
+                first = rc;
+            }
+        }
+
+        json_object_set_new(d, "ok", json_boolean(rc == ATTEST_OK));
+        json_object_set_new(d, "detail", json_string(detail));
+        json_array_append_new(devs, d);
+    }
+
+    /* the whole set: the same device twice, then the policy's rules */
+    if (first == ATTEST_OK) {
+        rc = attest_gpu_verify_list(e, count, o->nonce, sim_root, o->now, ev,
+                                    detail, sizeof(detail));
+        if (rc == ATTEST_OK) {
+            rc = attest_policy_check_gpu(pol, ev, detail, sizeof(detail));
+        }
+
+        if (rc == ATTEST_OK && list) {
+            snprintf(detail, sizeof(detail), "%zu GPU%s and %zu NVSwitch%s "
+                     "verified", ngpus, ngpus == 1 ? "" : "s", nsw,
+                     nsw == 1 ? "" : "es");
+        }
+
+        first = rc;
+    }
+
+    if (list) {
+        obj = json_object();
+        json_object_set_new(obj, "ok", json_false());
+        json_object_set_new(obj, "platform", json_string("nvidia-gpu"));
+        json_object_set_new(obj, "gpus", json_integer((json_int_t) ngpus));
+        json_object_set_new(obj, "switches", json_integer((json_int_t) nsw));
+        json_object_set_new(obj, "devices", devs);
+
+    } else {
+        obj = json_incref(json_array_get(devs, 0));
+        json_decref(devs);
+    }
+
+    if (first != ATTEST_OK && detail[0] == '\0') {
+        snprintf(detail, sizeof(detail), "%s", attest_strerror(first));
+    }
+
+    json_object_del(obj, "detail");
+    ret = print_result(obj, first, detail);
+
+    free(ev);
+    free(file);
+    free(chain);
+    free(mem);
+    attest_policy_free(pol);
+    return ret;
+}
+
+
+static int
+cmd_inspect_gpu(const char *path)
+{
+    char                 detail[256];
+    size_t               i, n, count;
+    json_t              *o, *arr, *j;
+    uint8_t             *p, *mem;
+    attest_err_t         rc;
+    attest_gpu_report_t *r;
+    attest_gpu_entry_t   e[ATTEST_MAX_GPUS];
+
+    p = slurp(path, &n);
+    if (p == NULL) {
+        return input_error("%s: cannot read", path);
+    }
+
+    r = malloc(sizeof(attest_gpu_report_t));
+    if (r == NULL) {
+        free(p);
+        return input_error("%s", "out of memory");
+    }
+
+    mem = NULL;
+    o = NULL;
+
+    if (is_json_list(p, n)) {
+        rc = attest_gpu_evidence_parse(p, n, e, ATTEST_MAX_GPUS, &count, &mem,
+                                       detail, sizeof(detail));
+        arr = json_array();
+
+        for (i = 0; rc == ATTEST_OK && i < count; i++) {
+            rc = attest_gpu_parse(e[i].evidence.p, e[i].evidence.n, r);
+            if (rc == ATTEST_OK) {
+                j = attest_gpu_report_json(r);
+                json_object_set_new(j, "arch", json_string(e[i].arch));
+                json_array_append_new(arr, j);
+            }
+        }
+
+        if (rc == ATTEST_OK) {
+            o = json_object();
+            json_object_set_new(o, "platform", json_string("nvidia-gpu"));
+            json_object_set_new(o, "devices", arr);
+        } else {
+            json_decref(arr);
+        }
+
+    } else {
+        gpu_report_bytes(p, &n);
+        rc = attest_gpu_parse(p, n, r);
+        if (rc == ATTEST_OK) {
+            o = attest_gpu_report_json(r);
+        }
+    }
+
+    free(r);
+    free(mem);
+    free(p);
+
+    if (rc != ATTEST_OK) {
+        printf("{\"error\":\"%s\"}\n", attest_strerror(rc));
+        fprintf(stderr, "confer-attest: %s: not an NVIDIA attestation "
+                "report: %s\n", path, attest_strerror(rc));
+        return CLI_USAGE;
+    }
+
+    if (o == NULL) {
+        return input_error("%s", "out of memory");
+    }
+
+    json_dumpf(o, stdout, JSON_COMPACT);
+    fputc('\n', stdout);
+    json_decref(o);
+
+    return CLI_OK;
+}
+
+
+static int
+run(int argc, char **argv)
 {
     int          ret;
     char         msg[512];
@@ -842,7 +1429,7 @@ main(int argc, char **argv)
 
     if (strcmp(cmd, "verify") == 0) {
         if (strcmp(kind, "sev-snp") == 0) {
-            ret = parse_opts(argc, argv, 4, &o, "cpnr");
+            ret = parse_opts(argc, argv, 4, &o, "cxpnr");
             return ret != CLI_OK ? ret : cmd_verify_snp(argv[3], &o);
         }
 
@@ -851,12 +1438,17 @@ main(int argc, char **argv)
             return ret != CLI_OK ? ret : cmd_verify_tdx(argv[3], &o);
         }
 
+        if (strcmp(kind, "gpu") == 0) {
+            ret = parse_opts(argc, argv, 4, &o, "gNpn");
+            return ret != CLI_OK ? ret : cmd_verify_gpu(argv[3], &o);
+        }
+
         if (strcmp(kind, "doc") == 0) {
             ret = parse_opts(argc, argv, 4, &o, "pn");
             return ret != CLI_OK ? ret : cmd_verify_doc(argv[3], &o);
         }
 
-        return usage("verify sev-snp, tdx or doc");
+        return usage("verify sev-snp, tdx, gpu or doc");
     }
 
     if (strcmp(cmd, "inspect") == 0) {
@@ -869,14 +1461,14 @@ main(int argc, char **argv)
         }
 
         if (strcmp(kind, "tdx") == 0) {
-            printf("{\"error\":\"%s\"}\n",
-                   attest_strerror(ATTEST_ERR_UNSUPPORTED));
-            fprintf(stderr, "confer-attest: inspect tdx is not built in "
-                    "yet\n");
-            return CLI_USAGE;
+            return cmd_inspect_tdx(argv[3]);
         }
 
-        return usage("inspect sev-snp or tdx");
+        if (strcmp(kind, "gpu") == 0) {
+            return cmd_inspect_gpu(argv[3]);
+        }
+
+        return usage("inspect sev-snp, tdx or gpu");
     }
 
     if (strcmp(cmd, "simulate") == 0) {
@@ -895,12 +1487,31 @@ main(int argc, char **argv)
         }
 
         if (strcmp(kind, "doc") == 0) {
-            ret = parse_opts(argc, argv, 4, &o, "kln");
+            ret = parse_opts(argc, argv, 4, &o, "klnGu");
             return ret != CLI_OK ? ret : cmd_simulate_doc(argv[3], &o);
         }
 
-        return usage("simulate init or doc");
+        if (strcmp(kind, "gpu") == 0) {
+            ret = parse_opts(argc, argv, 4, &o, "Nu");
+            return ret != CLI_OK ? ret : cmd_simulate_gpu(argv[3], &o);
+        }
+
+        return usage("simulate init, doc or gpu");
     }
 
     return usage(NULL);
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int  ret;
+
+    ret = run(argc, argv);
+
+    /* the certificate cache, so that valgrind sees nothing left */
+    attest_cleanup();
+
+    return ret;
 }

@@ -185,6 +185,24 @@ if (-f "$FindBin::Bin/../attest/attest_tdx.h") {
               'verify tdx is not built in yet: exit 2, not_supported');
 }
 
+# --crl: offline revocation by the ARK's CRL; a CRL the ARK did not sign
+# (Intel's root CA CRL here) is refused, so it was checked
+my $crl = vectors_dir() . '/tdx/tinfoil_root_ca.crl';
+SKIP: {
+    skip 'no TDX vectors for a foreign CRL', 2 unless -f $crl;
+    ($rc, $j) = run('verify', 'sev-snp', "$v/mstav_milan_report_v3.bin",
+                    '--cert', "$v/mstav_milan_vcek.pem",
+                    '--cert', "$v/amd_ask_ark_milan.pem", '--crl', $crl,
+                    '--now', $now);
+    is_deeply([$rc, $j->{error}], [1, 'bad_crl'],
+              '--crl with a CRL the ARK did not sign: bad_crl');
+    ($rc) = run('verify', 'sev-snp', "$v/mstav_milan_report_v3.bin",
+                '--cert', "$v/mstav_milan_vcek.pem",
+                '--cert', "$v/amd_ask_ark_milan.pem", '--crl', "$v/absent",
+                '--now', $now);
+    is($rc, 2, '--crl of a missing file: exit 2');
+}
+
 # inspect: the parsed fields, no verification
 ($rc, $j) = run('inspect', 'sev-snp', "$v/mstav_turin_report_v5.bin");
 is($rc, 0, 'inspect: exit 0');

@@ -67,7 +67,10 @@ $t->nginx(gateway => gateway());
 
 my @s = open_requests();
 
-$t->wait_for(sub { waiting() == $N }, "all $N requests wait in the gate");
+# the fetch may reach the document server a moment after the last request
+# reached the gate: wait for both, then count
+$t->wait_for(sub { waiting() == $N && @{ $a->fetches('tee') } >= 1 },
+             "all $N requests wait in the gate, the document is asked for");
 is(scalar @{ $a->fetches('tee') }, 1,
    'while they wait, the document was requested once');
 my $st = $a->status('status');

@@ -14,11 +14,11 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int               i;
     char              s[64];
+    X509             *x[ATTEST_X509_MAX_POOL];
+    size_t            i, n;
     uint64_t          v;
     attest_amd_ext_t  e;
-    STACK_OF(X509)   *sk;
     static const char  *arcs[] = {
         "1", "2", "3.1", "3.2", "3.3", "3.8", "3.9", "3.10", "4", "5", "3.x"
     };
@@ -30,18 +30,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         attest_der_string(data + 1, size - 1, s, sizeof(s));
     }
 
-    sk = sk_X509_new_null();
-    if (sk == NULL) {
-        return 0;
-    }
+    n = 0;
 
-    if (size > 0 && attest_x509_load(data, size, sk) == ATTEST_OK) {
-        for (i = 0; i < sk_X509_num(sk); i++) {
-            attest_x509_amd_ext(sk_X509_value(sk, i), &e);
-            attest_x509_self_signed(sk_X509_value(sk, i));
+    if (attest_x509_load(data, size, x, ATTEST_X509_MAX_POOL, &n)
+        == ATTEST_OK)
+    {
+        for (i = 0; i < n; i++) {
+            attest_x509_amd_ext(x[i], &e);
+            attest_x509_self_signed(x[i]);
         }
     }
 
-    sk_X509_pop_free(sk, X509_free);
+    attest_x509_free(x, n);
     return 0;
 }

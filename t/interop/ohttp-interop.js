@@ -7,24 +7,14 @@
 "use strict";
 
 const { spawn, execFileSync } = require("node:child_process");
-const { createHmac, randomBytes } = require("node:crypto");
-const { CipherSuite, Aes128Gcm, Aes256Gcm, HkdfSha256 } =
-  require("@hpke/core");
-const { DhkemX25519HkdfSha256 } = require("@hpke/dhkem-x25519");
-const { Chacha20Poly1305 } = require("@hpke/chacha20poly1305");
+const { randomBytes } = require("node:crypto");
 const { BHttpEncoder } = require("bhttp-js");
+const {
+  enc8, hex, unhex, u8, cat, AEADS, LABELS, suiteFor, varint, readVarint,
+  parseConfig, makeConfig, header, responseKeys, chunkNonce, pieces, chunksOf,
+} = require("./lib/ohttp");
 
 const TOOL = process.argv[2];
-const enc8 = (s) => new TextEncoder().encode(s);
-const hex = (b) => Buffer.from(b).toString("hex");
-const unhex = (s) => new Uint8Array(Buffer.from(s, "hex"));
-const cat = (...a) => {
-  const out = new Uint8Array(a.reduce((n, x) => n + x.length, 0));
-  let o = 0;
-  for (const x of a) { out.set(x, o); o += x.length; }
-  return out;
-};
-const u8 = (ab) => new Uint8Array(ab);
 
 let n = 0, failed = 0;
 function ok(cond, name) {
@@ -37,107 +27,6 @@ function isHex(got, want, name) {
   const r = ok(got === want, name);
   if (!r) console.log(`#   got  ${got.slice(0, 120)}\n#   want ${want.slice(0, 120)}`);
   return r;
-}
-
-const AEADS = {
-  1: { name: "AES-128-GCM", make: () => new Aes128Gcm(), nk: 16 },
-  2: { name: "AES-256-GCM", make: () => new Aes256Gcm(), nk: 32 },
-  3: { name: "ChaCha20-Poly1305", make: () => new Chacha20Poly1305(), nk: 32 },
-};
-
-const LABELS = {
-  plain: { req: "message/bhttp request", res: "message/bhttp response" },
-  chunked: { req: "message/bhttp chunked request",
-             res: "message/bhttp chunked response" },
-};
-
-function suiteFor(aeadId) {
-  return new CipherSuite({
-    kem: new DhkemX25519HkdfSha256(),
-    kdf: new HkdfSha256(),
-    aead: AEADS[aeadId].make(),
-  });
-}
-
-// RFC 9000, 16
-function varint(v) {
-  if (v < 0x40) return Uint8Array.of(v);
-  if (v < 0x4000) return Uint8Array.of(0x40 | (v >> 8), v & 0xff);
-  if (v < 0x40000000) {
-    return Uint8Array.of(0x80 | (v >>> 24), (v >> 16) & 0xff, (v >> 8) & 0xff,
-                         v & 0xff);
-  }
-  throw new Error("varint too large for this test");
-}
-function readVarint(b, o) {
-  const len = 1 << (b[o] >> 6);
-  let v = b[o] & 0x3f;
-  for (let i = 1; i < len; i++) v = v * 256 + b[o + i];
-  return [v, len];
-}
-
-// RFC 9458, 3.1
-function parseConfig(b) {
-  const keyId = b[0], kem = (b[1] << 8) | b[2];
-  const pk = b.slice(3, 35);
-  const slen = (b[35] << 8) | b[36];
-  const suites = [];
-  for (let o = 37; o < 37 + slen; o += 4) {
-    suites.push([(b[o] << 8) | b[o + 1], (b[o + 2] << 8) | b[o + 3]]);
-  }
-  return { keyId, kem, pk, suites };
-}
-function makeConfig(keyId, pk) {
-  return cat(Uint8Array.of(keyId, 0x00, 0x20), pk,
-             Uint8Array.of(0, 12, 0, 1, 0, 1, 0, 1, 0, 2, 0, 1, 0, 3));
-}
-function header(keyId, aeadId) {
-  return Uint8Array.of(keyId, 0x00, 0x20, 0x00, 0x01, 0x00, aeadId);
-}
-
-// RFC 9458, 4.4 / chunked draft, 6.2: the response AEAD
-async function responseKeys(ctx, mode, aeadId, enc, nonce) {
-  const nk = AEADS[aeadId].nk, nlen = Math.max(nk, 12);
-  const secret = u8(await ctx.export(enc8(LABELS[mode].res), nlen));
-  // @hpke's extract() wants a hash-sized salt; enc || nonce is longer,
-  // so RFC 5869 Extract is one HMAC here
-  const prk = createHmac("sha256", cat(enc, nonce)).update(secret).digest();
-  const kdf = new HkdfSha256();
-  const key = u8(await kdf.expand(prk, enc8("key"), nk));
-  const iv = u8(await kdf.expand(prk, enc8("nonce"), 12));
-  return { aead: AEADS[aeadId].make().createEncryptionContext(key), iv, nlen };
-}
-function chunkNonce(iv, counter) {
-  const out = iv.slice();
-  for (let i = 11; counter > 0; i--, counter = Math.floor(counter / 256)) {
-    out[i] ^= counter & 0xff;
-  }
-  return out;
-}
-
-// splits a payload in pieces of the given sizes; the last piece is final
-function pieces(payload, sizes) {
-  const out = [];
-  let o = 0;
-  for (const s of sizes) {
-    const t = Math.min(s, payload.length - o);
-    out.push(payload.slice(o, o + t));
-    o += t;
-  }
-  out.push(payload.slice(o));
-  return out;
-}
-
-// parse chunk framing: [ [ct, final], ... ] from offset o
-function chunksOf(b, o) {
-  const out = [];
-  for (;;) {
-    const [v, l] = readVarint(b, o);
-    o += l;
-    if (v === 0) { out.push([b.slice(o), true]); return out; }
-    out.push([b.slice(o, o + v), false]);
-    o += v;
-  }
 }
 
 // long hex goes through files: arguments have a size limit

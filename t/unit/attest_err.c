@@ -8,9 +8,14 @@ main(void)
 {
     int  i, j, dup;
 
-    is_int(ATTEST_ERR_LAST, 39, "the number of reason codes is known");
+    is_int(ATTEST_ERR_LAST, 44, "the number of reason codes is known");
     ok(strcmp(attest_strerror(ATTEST_OK), "ok") == 0, "ok is ok");
     ok(strcmp(attest_strerror(ATTEST_ERR_UNSUPPORTED), "not_supported") == 0,
+       "a code keeps its name when others are appended");
+    ok(strcmp(attest_strerror(ATTEST_ERR_GPU_NONCE), "gpu_nonce_mismatch")
+       == 0, "the first GPU code");
+    ok(strcmp(attest_strerror(ATTEST_ERR_POLICY_GPU_FIRMWARE),
+              "gpu_firmware_not_allowed") == 0,
        "the last code has the last name");
     ok(strcmp(attest_strerror(ATTEST_ERR_LAST), "unknown") == 0,
        "out of range is unknown");

@@ -63,6 +63,7 @@ build(attest_platform_t platform, const attest_blob_t *ev,
     attest_doc_t  d;
     static const uint8_t  keys[] = { 1, 0, 0x20, 9, 9, 9 };
 
+    memset(&d, 0, sizeof(d));
     d.platform = platform;
     d.not_after = not_after;
     d.ohttp_keys.p = keys;

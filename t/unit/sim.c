@@ -137,6 +137,7 @@ make_doc(const uint8_t *report, const uint8_t *k, size_t kn,
     certs[0].p = leaf;
     certs[1].p = root;
 
+    memset(&d, 0, sizeof(d));
     d.platform = ATTEST_PLATFORM_SIMULATED;
     d.not_after = not_after;
     d.ohttp_keys.p = k;

@@ -81,8 +81,13 @@ sub new {
     $self->{asan} = $ENV{CONFER_ASAN} // (-f $self->{module}
         && `readelf -d $self->{module} 2>/dev/null` =~ /NEEDED.*libasan/
         ? 1 : 0);
-    if ($o{node}) {
+    if ($o{node} || $o{npm}) {
         plan(skip_all => 'node is not installed') unless $self->has_node;
+    }
+    # npm => 1: the test drives the Node packages of package.json
+    if ($o{npm}) {
+        plan(skip_all => "$ROOT/node_modules is missing (run make deps)")
+            unless -f "$ROOT/node_modules/.package-lock.json";
     }
 
     my $name = basename($0, '.t');
@@ -549,12 +554,17 @@ sub nginx_t {
 #   - /etc/nginx/confer/ becomes <prefix>/confer/, a copy of conf/;
 #   - every port of 127.0.0.1:N, localhost:N, [::1]:N, or of a listen
 #     directive, becomes the file-wide free port %%PORT_CONF_N%%, so that
-#     files that point at each other still do.
+#     files that point at each other still do;
+#   - a terminator's evidence: a simulated=DIR under /etc/nginx/confer/ is
+#     made (confer-attest simulate init), and evidence=configfs-tsm without
+#     a tsm_root= gets one: a fake configfs-tsm tree (t/tools/fake-tsm)
+#     that this harness serves, so nginx -t runs the real provider code.
 sub conf_rewrite {
     my ($self, $text, $name) = @_;
     my $dir = $self->dir($name // 'conf');
     my $confer = "$self->{prefix}/confer";
     $self->_copy_conf_dir($confer);
+    $text = $self->_conf_evidence($text, $confer);
 
     $text =~ s/^\s*load_module\s+\S*ngx_http_confer_module\.so\s*;[^\n]*\n//mg;
     $text =~ s/^\s*(?:pid|daemon|user)\s[^;]*;[^\n]*\n//mg;
@@ -564,6 +574,35 @@ sub conf_rewrite {
               {$1 . '127.0.0.1:%%PORT_CONF_' . $2 . '%%'}mge;
     $text =~ s{(?<![\w.])(127\.0\.0\.1|localhost|\[::1\]):(\d+)\b}
               {$1 . ':%%PORT_CONF_' . $2 . '%%'}ge;
+    return $text;
+}
+
+sub _conf_evidence {
+    my ($self, $text, $confer) = @_;
+    my $cli = build_dir() . '/confer-attest';
+
+    for my $sim ($text =~ m{\bsimulated=/etc/nginx/confer/([^\s;]+)}g) {
+        next if -f "$confer/$sim/sim-root.pem";
+        my $out = qx('$cli' simulate init '$confer/$sim' 2>&1);
+        croak("$cli simulate init $confer/$sim: $out") if $?;
+    }
+
+    my $active = join "\n", grep { !/^\s*#/ } split /\n/, $text;
+    if ($active =~ /\bevidence=configfs-tsm\b/
+        && $active !~ /\btsm_root=/)
+    {
+        my $root = "$self->{prefix}/helpers/fake-tsm";
+        unless ($self->daemon_alive('fake-tsm')) {
+            my $sim = "$self->{prefix}/helpers/fake-tsm-sim";
+            my $out = qx('$cli' simulate init '$sim' 2>&1);
+            croak("$cli simulate init $sim: $out") if $?;
+            $self->spawn('fake-tsm', [ build_dir() . '/tools/fake-tsm',
+                                       $root, $sim ]);
+            $self->_wait_for(sub { -f "$root/ready" }, 'fake-tsm is ready');
+        }
+        $text =~ s/\bevidence=configfs-tsm\b/evidence=configfs-tsm tsm_root=$root/;
+    }
+
     return $text;
 }
 
