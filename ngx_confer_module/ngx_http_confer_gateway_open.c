@@ -951,12 +951,15 @@ ngx_http_confer_gateway_open_allowed(const u_char *name, size_t len)
 }
 
 
-/* the inner status and headers become the response's own */
+/*
+ * The inner status and headers become the response's own.  They go to
+ * the next header filter with the first content (open_send()), once all
+ * of the input at hand verified: until then a bad chunk still gets a 502.
+ */
 static ngx_int_t
 ngx_http_confer_gateway_open_head(ngx_http_request_t *r,
     ngx_http_confer_seal_ctx_t *sctx)
 {
-    ngx_int_t         rc;
     ngx_uint_t        i;
     ngx_table_elt_t  *h, *f;
 
@@ -993,13 +996,7 @@ ngx_http_confer_gateway_open_head(ngx_http_request_t *r,
         confer_pad_strip_init(&sctx->strip);
     }
 
-    sctx->head_sent = 1;
-
-    rc = ngx_http_next_header_filter(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK) {
-        return NGX_ERROR;
-    }
+    sctx->head_ready = 1;
 
     return NGX_OK;
 }
@@ -1013,7 +1010,7 @@ ngx_http_confer_gateway_open_write(ngx_http_request_t *r,
     size_t      used, len;
     ngx_buf_t  *b;
 
-    if (!sctx->head_sent) {
+    if (!sctx->head_ready) {
         return ngx_http_confer_gateway_open_bad(sctx,
                                                 NGX_HTTP_CONFER_SEAL_ERR_OPEN,
                                                 "open_failed");
@@ -1170,11 +1167,25 @@ ngx_http_confer_gateway_open_send(ngx_http_request_t *r,
 {
     ngx_int_t     rc;
     ngx_buf_t    *b;
+    ngx_uint_t    head;
     ngx_chain_t  *cl;
 
-    if (!sctx->head_sent) {
+    if (!sctx->head_ready) {
         /* nothing may go out before the inner head */
         return NGX_OK;
+    }
+
+    head = 0;
+
+    if (!sctx->head_sent) {
+        sctx->head_sent = 1;
+        head = 1;
+
+        rc = ngx_http_next_header_filter(r);
+
+        if (rc == NGX_ERROR || rc > NGX_OK) {
+            return NGX_ERROR;
+        }
     }
 
     if (r->header_only) {
@@ -1184,18 +1195,19 @@ ngx_http_confer_gateway_open_send(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (sctx->out == NULL && !end) {
+    if (sctx->out == NULL && !end && !head) {
         /* lets what waits downstream go */
         return ngx_http_next_body_filter(r, NULL);
     }
 
-    if (end) {
+    if (sctx->out == NULL || end) {
+        /* the end, or a flush that takes the head out before any token */
         b = ngx_calloc_buf(r->pool);
         if (b == NULL) {
             return NGX_ERROR;
         }
 
-        b->last_buf = 1;
+        b->last_buf = end;
 
         cl = ngx_alloc_chain_link(r->pool);
         if (cl == NULL) {

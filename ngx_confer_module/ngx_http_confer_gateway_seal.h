@@ -115,7 +115,9 @@ typedef struct {
                                                    chunk's length */
     unsigned                       final:1;     /* in the final chunk */
     unsigned                       got_status:1;
-    unsigned                       head_sent:1;
+    unsigned                       head_ready:1; /* inner head in
+                                                   headers_out */
+    unsigned                       head_sent:1;  /* and passed on */
     unsigned                       got_end:1;
     unsigned                       sse:1;
     unsigned                       replying:1;  /* our own answer goes
