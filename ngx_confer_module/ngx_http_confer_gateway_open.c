@@ -19,7 +19,9 @@
  * (confer_chunked.h), and its plaintext decoded as Binary HTTP (RFC 9292).
  * The first chunk holds the inner status and header section, which become
  * the response's own (content-type and the headers OpenAI clients read),
- * and the next header filter runs.  Then each chunk's content goes to the
+ * and the next header filter runs: at once for an event stream, with the
+ * content for a whole answer (which the terminator sends in the final
+ * chunk).  Then each chunk's content goes to the
  * client at once, flushed, so that postpone_output holds no event back,
  * with the SSE padding lines of a text/event-stream removed
  * (confer_pad_strip).  Errors of the model server (400, 429, 500) are inner
@@ -539,8 +541,13 @@ ngx_http_confer_gateway_open_room(ngx_http_request_t *r,
 
     scf = ngx_http_confer_gateway_seal_conf(r);
 
-    /* the content and what Binary HTTP and the AEAD add to it */
-    max = scf->max_response + 65536;
+    /*
+     * the content (the decoder holds it to confer_max_response), its head,
+     * and the padding up to a size bucket around them
+     */
+    max = confer_pad_bucket(scf->max_response
+                            + NGX_HTTP_CONFER_OPEN_SCRATCH)
+          + 64;
 
     if (need > max) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
@@ -821,6 +828,16 @@ ngx_http_confer_gateway_open_bhttp(ngx_http_request_t *r,
             /* fall through */
 
         default:
+            if (brc == CONFER_BHTTP_ERR_TOO_LARGE) {
+                ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                              "confer: the answer is above "
+                              "confer_max_response");
+
+                return ngx_http_confer_gateway_open_bad(sctx,
+                                                NGX_HTTP_CONFER_SEAL_ERR_OPEN,
+                                                "answer_too_large");
+            }
+
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                           "confer: the opened answer is not a Binary HTTP "
                           "response: %s", confer_bhttp_strerror(brc));
@@ -1175,6 +1192,15 @@ ngx_http_confer_gateway_open_send(ngx_http_request_t *r,
         return NGX_OK;
     }
 
+    if (!sctx->head_sent && !sctx->sse && sctx->out == NULL && !end) {
+        /*
+         * A whole answer comes in the final chunk: its head waits for it,
+         * so that a chunk that does not open still gets the client a 502.
+         * An event stream's head goes at once, before the first token.
+         */
+        return NGX_OK;
+    }
+
     head = 0;
 
     if (!sctx->head_sent) {
@@ -1316,7 +1342,10 @@ ngx_http_confer_gateway_open_fail(ngx_http_request_t *r,
             break;
 
         case NGX_HTTP_CONFER_SEAL_ERR_OPEN:
-            message = "The sealed answer did not verify; it was dropped.";
+            message = (ngx_strcmp(sctx->err_code, "answer_too_large") == 0)
+                      ? "The answer is larger than this gateway takes; it "
+                        "was dropped."
+                      : "The sealed answer did not verify; it was dropped.";
             break;
 
         default:
