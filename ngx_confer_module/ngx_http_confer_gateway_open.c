@@ -157,6 +157,13 @@ ngx_http_confer_gateway_open_header_filter(ngx_http_request_t *r)
 
     sctx->state = NGX_HTTP_CONFER_SEAL_OPENING;
 
+    /*
+     * An outer response without a valid status line makes proxy take it
+     * for HTTP/0.9 and mark the client's request so, which would send the
+     * client a body without a head; the client keeps its own version.
+     */
+    r->http_version = sctx->http_version;
+
     status = r->headers_out.status;
     ct = &r->headers_out.content_type;
 

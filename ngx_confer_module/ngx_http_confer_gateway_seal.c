@@ -238,6 +238,7 @@ ngx_http_confer_gateway_seal_handler(ngx_http_request_t *r)
     cln->data = sctx;
 
     sctx->state = NGX_HTTP_CONFER_SEAL_READING;
+    sctx->http_version = r->http_version;
     sctx->armed = 1;
     ctx->seal = sctx;
 

@@ -71,6 +71,7 @@ typedef enum {
 /* the sealing state of one request: ngx_http_confer_gateway_ctx_t.seal */
 typedef struct {
     ngx_http_confer_seal_state_e   state;
+    ngx_uint_t                     http_version; /* the client's */
     ngx_uint_t                     refuse_status;
     const char                    *refuse_code;
     const char                    *refuse_message;
