@@ -25,7 +25,7 @@ use Confer::Terminator;
 
 our @EXPORT = qw(stack gateway_spec outer_requests sealed_requests
                  identifying_headers canaries relay_has status_of
-                 problem_of);
+                 problem_of write_bytes);
 
 my $JSON = JSON::PP->new->utf8->canonical;
 
@@ -141,6 +141,15 @@ sub problem_of {
     my ($r) = @_;
     my $e = eval { $JSON->decode($r->body // '') } || {};
     return $e->{error} || {};
+}
+
+sub write_bytes {
+    my ($path, $bytes) = @_;
+    open my $fh, '>', $path or die "$path: $!";
+    binmode $fh;
+    print $fh $bytes;
+    close $fh or die "$path: $!";
+    return $path;
 }
 
 # the gateway's confer_status, decoded
