@@ -66,7 +66,10 @@ $t->nginx(gateway => gateway_spec($t, locations => $locations));
 
 my $chat = { model => 'mock-model', messages => [ { role => 'user',
                                                     content => 'tamper' } ] };
-my $stream = { %$chat, stream => JSON::PP::true };
+# events 20 ms apart: each one upstream read, so that every run of the
+# stream has the same chunks and the same length on the wire
+my $stream = { %$chat, stream => JSON::PP::true,
+               mock => { delay_ms => 20 } };
 my $want = mock_direct($t, 'POST', '/v1/chat/completions',
                        $t->json->encode($chat))->body;
 my $want_stream = mock_direct($t, 'POST', '/v1/chat/completions',
