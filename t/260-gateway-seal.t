@@ -92,7 +92,7 @@ is_deeply([ grep { index($JSON::PP::true . $m->{body}
             grep { $_ ne 'prompt' && $_ ne 'query' } sort keys %c ], [],
           'no canary of the client but the prompt and query reaches it');
 
-# --- what the hops between gateway and terminator see -------------------------
+# --- what the hops between gateway and terminator see -----------------------
 
 my @outer = sealed_requests($t);
 is(scalar @outer, 1, 'the relay carried one sealed request');
@@ -184,7 +184,7 @@ is($r->status, 200, 'a chunked request body');
 is($t->mock_requests->[0]{body}, '{"input":"chunked"}',
    'is read whole, stripped and sealed');
 
-# --- refused: nothing leaves -------------------------------------------------
+# --- refused: nothing leaves ------------------------------------------------
 
 sub refused {
     my ($what, $status, $code, $req, %o) = @_;
@@ -221,7 +221,7 @@ refused('a control character in Content-Type', 400, 'invalid_header',
         headers => [ 'Content-Type' => "application/json\x01" ],
         body => '{"input":"x"}');
 
-# --- a large body through a 1k client_body_buffer_size ------------------------
+# --- a large body through a 1k client_body_buffer_size ----------------------
 
 my $canary = "canary-large-" . int(rand(1e9));
 my $big = join ' ', map { "$canary-$_" } 1 .. 8000;
@@ -258,7 +258,7 @@ like(Confer::Test::read_file($t->dir('gateway') . '/everything.log'),
 like(Confer::Test::read_file($t->dir('gateway') . '/everything.log'),
      qr/" 400 .* status=seal_failed$/m, 'a refused one: seal_failed');
 
-# --- the counters ---------------------------------------------------------------
+# --- the counters -----------------------------------------------------------
 
 my $st = status_of($t)->{terminators}[0]{counters} || {};
 cmp_ok($st->{sealed}, '>=', 9, "confer_status: $st->{sealed} sealed");

@@ -101,7 +101,7 @@ $r = $t->post_json(gateway => '/v1/chat/completions',
     { model => 'mock-model', messages => [], mock => { error => 429 } });
 is($r->header('Retry-After'), '1', 'a 429 keeps its Retry-After');
 
-# --- events arrive one by one ---------------------------------------------------
+# --- events arrive one by one -----------------------------------------------
 
 $t->mock_reset;
 my $s = $t->stream(gateway => 'POST /v1/chat/completions',
@@ -127,7 +127,7 @@ $s->read_until(sub { @{ $_[0]->events } >= 3 });
 $t->mock_release;
 is($r->body, $s->finish->body, 'exactly as the model server sent them');
 
-# --- limits ------------------------------------------------------------------------
+# --- limits -----------------------------------------------------------------
 
 $t->mock_reset;
 $r = $t->post_json(gateway => '/small/embeddings',

@@ -115,7 +115,7 @@ through($chat);
 my $down = answer_length();
 ok($down > 300, "a sealed answer is $down bytes on the wire");
 
-# --- a whole answer: cut anywhere ---------------------------------------------
+# --- a whole answer: cut anywhere -------------------------------------------
 
 my @at = map { $_ * 13 } 0 .. int(($down - 1) / 13);
 my @r = sweep($chat, map { "down:truncate:$_" } @at);
@@ -131,7 +131,7 @@ ok($codes{truncated} && $codes{unreachable},
    'truncated once the answer began, unreachable before (codes: '
    . join(', ', map { "$_ $codes{$_}" } sort keys %codes) . ')');
 
-# --- a whole answer: flip any byte --------------------------------------------
+# --- a whole answer: flip any byte ------------------------------------------
 
 @at = map { $_ * 5 } 0 .. int(($down - 1) / 5);
 @r = sweep($chat, map { "down:flip:$_" } @at);
@@ -158,7 +158,7 @@ unlike($r->body, qr/mock|tamper/, 'nothing of the answer in the error');
 $r = through($chat, 'down:reset:' . ($down - 30));
 is_502($r, 'a reset before the end');
 
-# --- a stream: cut or spoiled after its head -----------------------------------
+# --- a stream: cut or spoiled after its head --------------------------------
 
 through($stream);
 my $sdown = answer_length();
@@ -188,7 +188,7 @@ is($r->status, 200, 'the model server dies in the middle of a stream');
 ok(!$r->complete, 'the client sees it: unterminated');
 is(scalar @{ $r->events }, 4, 'after the 4 events that were sent');
 
-# --- hops that answer themselves ------------------------------------------------
+# --- hops that answer themselves --------------------------------------------
 
 for my $hop (sort keys %hops) {
     $r = $t->post_json(gateway => "/$hop/chat/completions", $chat);
@@ -197,7 +197,7 @@ for my $hop (sort keys %hops) {
            "$hop: nothing of the hop's answer reaches the client");
 }
 
-# --- the terminator cannot be reached any more --------------------------------
+# --- the terminator cannot be reached any more ------------------------------
 
 $t->stop_relay('hop');
 $r = $t->post_json(gateway => '/v1/chat/completions', $chat);

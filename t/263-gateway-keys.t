@@ -32,7 +32,7 @@ is($r->status, 200, 'attested and sealed');
 my $k0 = entry()->{key_ids}[0];
 ok(defined $k0, "the gateway uses key id $k0");
 
-# --- a reload in the middle of traffic ---------------------------------------
+# --- a reload in the middle of traffic --------------------------------------
 
 my @held = map {
     $t->stream(gateway => 'POST /v1/chat/completions',
@@ -61,7 +61,7 @@ is(scalar(grep { $_->complete && @{ $_->events } == 11 } @r), 3,
 my $st = entry();
 is($st->{counters}{key_rejected}, 0, 'no key was refused');
 
-# --- a key the terminator no longer has --------------------------------------
+# --- a key the terminator no longer has -------------------------------------
 
 ok($t->reload('terminator'), 'a second reload: the first key is retired');
 my $fetches = $st->{counters}{fetches};

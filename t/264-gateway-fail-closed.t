@@ -70,8 +70,8 @@ EOF
 my $doc = $t->request(terminator => 'GET /.well-known/confer-attestation');
 is($doc->status, 200, 'the terminator serves its document');
 my $keys = $t->prefix . '/keys';
-write_bytes($keys,
-                         decode_base64($json->decode($doc->body)->{ohttp_keys}));
+write_bytes($keys, decode_base64($json->decode($doc->body)
+                                 ->{ohttp_keys}));
 my ($rc, $out) = cli($t, 'simulate', 'doc', $dir, '--keys', $keys,
                      '--lifetime', 10, '--now', time - 1000);
 is($rc, 0, 'an expired document for the same key');

@@ -81,7 +81,7 @@ is($r->{error_json}{error}{status}, 400, 'a body that is not JSON: 400');
 is($r->{error_json}{error}{code}, 'invalid_json',
    'the gateway\'s own OpenAI-style error, read by the SDK');
 
-# --- what the model server and the hops got ------------------------------------
+# --- what the model server and the hops got ---------------------------------
 
 my @m = @{ $t->mock_requests };
 ok(@m >= 10, scalar(@m) . ' requests reached the model server');
@@ -109,7 +109,7 @@ is_deeply([ relay_has($t, 'OpenAI/JS', 'sk-client-canary-key',
                       'hello from the openai SDK') ], [],
           'the relay saw none of it either, nor the prompt');
 
-# --- the terminator's key changes: the SDK retries ---------------------------------
+# --- the terminator's key changes: the SDK retries --------------------------
 
 my $before = (status_of($t)->{terminators}[0] || {})->{counters} || {};
 $t->reload('terminator');

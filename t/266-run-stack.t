@@ -34,7 +34,7 @@ like($out, qr/SIMULATED EVIDENCE/, 'it says loudly that the evidence is '
                                    . 'simulated');
 like($out, qr{gateway\s+http://127\.0\.0\.1:$port{gateway}/v1},
      'the gateway on the port of CONFER_GATEWAY_ADDR');
-like($out, qr{terminator\s+http://127\.0\.0\.1:$port{terminator} },
+like($out, qr{terminator\s+http://127\.0\.0\.1:$port{terminator}$}m,
      'the terminator on the port of CONFER_TERMINATOR_ADDR');
 like($out, qr{model server\s+http://127\.0\.0\.1:$port{mock}/v1},
      'the MOCK on the port of CONFER_MOCK_ADDR');

@@ -65,7 +65,7 @@ $t->start_relay(hop => target => 'terminator',
                 mutate => [ 'down:truncate:' . int($len_chat * 0.8) . '@1',
                             'down:truncate:' . int($len_stream * 0.7) . '@2' ]);
 
-# --- kept alive --------------------------------------------------------------
+# --- kept alive -------------------------------------------------------------
 
 my @r = map { post(probe => $chat) } 1 .. 5;
 is(scalar(grep { $_->status == 200 && $_->body eq $want } @r), 5,
@@ -84,7 +84,7 @@ $r = post(probe => $stream);
 ok($r->status == 200 && $r->complete && @{ $r->events } == 11,
    'a whole stream on the kept-alive connection');
 
-# --- cut in the chunked coding -------------------------------------------------
+# --- cut in the chunked coding ----------------------------------------------
 
 $r = post(hop => $chat);
 is($r->status, 502, 'a whole answer cut in its chunked coding: 502');
