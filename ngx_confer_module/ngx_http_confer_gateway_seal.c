@@ -440,7 +440,8 @@ ngx_http_confer_gateway_seal_message(ngx_http_request_t *r,
 
     clen = sctx->body_len;
 
-    if (clen && scf->strip && ngx_http_confer_gateway_seal_is_json(r)) {
+    if (clen && scf->strip->nelts && ngx_http_confer_gateway_seal_is_json(r))
+    {
 
         jrc = confer_json_strip(sctx->body, clen, scf->strip->elts,
                                 scf->strip->nelts, sctx->body, clen, &len,

@@ -43,8 +43,7 @@ typedef struct {
 typedef struct {
     ngx_array_t                   *strip;       /* of confer_json_name_t;
                                                    empty: "off" */
-    ngx_array_t                   *inner;       /* of ngx_http_confer_inner_
-                                                   header_t */
+    ngx_array_t                   *inner;       /* confer_inner_header */
     size_t                         max_body;
     size_t                         max_response;
 } ngx_http_confer_seal_conf_t;
@@ -71,7 +70,7 @@ typedef enum {
 /* the sealing state of one request: ngx_http_confer_gateway_ctx_t.seal */
 typedef struct {
     ngx_http_confer_seal_state_e   state;
-    ngx_uint_t                     http_version; /* the client's */
+    ngx_uint_t                     http_version;  /* the client's */
     ngx_uint_t                     refuse_status;
     const char                    *refuse_code;
     const char                    *refuse_message;
@@ -116,9 +115,9 @@ typedef struct {
                                                    chunk's length */
     unsigned                       final:1;     /* in the final chunk */
     unsigned                       got_status:1;
-    unsigned                       head_ready:1; /* inner head in
-                                                   headers_out */
-    unsigned                       head_sent:1;  /* and passed on */
+    unsigned                       head_ready:1;  /* the inner head is
+                                                     in headers_out */
+    unsigned                       head_sent:1;   /* and passed on */
     unsigned                       got_end:1;
     unsigned                       sse:1;
     unsigned                       replying:1;  /* our own answer goes
