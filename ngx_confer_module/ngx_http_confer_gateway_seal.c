@@ -1061,10 +1061,15 @@ ngx_http_confer_gateway_seal_merge_conf(ngx_conf_t *cf,
     ngx_conf_merge_size_value(conf->max_response, prev->max_response,
                               16 * 1024 * 1024);
 
-    if (conf->max_body == 0 || conf->max_response < 1024) {
+    if (conf->max_body == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"confer_max_body\" must be above 0 and "
-                           "\"confer_max_response\" at least 1k");
+                           "\"confer_max_body\" must be above 0");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->max_response < 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"confer_max_response\" must be at least 1k");
         return NGX_CONF_ERROR;
     }
 
