@@ -158,6 +158,18 @@ unlike($r->body, qr/mock|tamper/, 'nothing of the answer in the error');
 $r = through($chat, 'down:reset:' . ($down - 30));
 is_502($r, 'a reset before the end');
 
+# --- the sealed request spoiled on its way ----------------------------------
+
+through($chat);
+my $up = length $t->relay_stream(hop => 'up', (sealed_requests($t))[-1]{conn});
+$t->mock_reset;
+@r = sweep($chat, 'up:flip:' . ($up - 30), 'up:truncate:' . ($up - 30),
+           'up:flip:' . ($up - 300));
+is_502($r[0], 'a byte of the sealed request flipped on the way');
+is_502($r[1], 'the sealed request cut on the way');
+is_502($r[2], 'a byte flipped earlier in it');
+is(scalar @{ $t->mock_requests }, 0, 'the model server got none of them');
+
 # --- a stream: cut or spoiled after its head --------------------------------
 
 through($stream);
