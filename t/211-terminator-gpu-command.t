@@ -158,6 +158,18 @@ for my $name (sort keys %bad) {
     like($msg, $re, "$name: saying why") or diag($msg);
 }
 
+# conf/'s wrapper of NVIDIA's SDK, where the SDK is not installed: the
+# reason reaches the error message
+SKIP: {
+    my $wrapper = Confer::Test::root() . '/conf/nvidia-gpu-evidence.py';
+    skip('no python3, or the NVIDIA SDK is installed', 2)
+        if system('python3 -c "import nv_attestation_sdk" 2>/dev/null') != 256;
+    my ($ok, $msg) = $t->nginx_t(spec("gpu=command:$wrapper"));
+    ok(!$ok, 'conf/nvidia-gpu-evidence.py without the SDK fails nginx -t');
+    like($msg, qr/exit status 1: ModuleNotFoundError: No module named 'nv_attestation_sdk'/,
+         'saying what is missing') or diag($msg);
+}
+
 # no answer in time: the tool and what it started are killed
 my $hang = tool('hangs', <<"EOF");
 #!/bin/sh
