@@ -39,7 +39,10 @@
 #define ATTEST_PROVIDE_KILL_WAIT   1000      /* ms to reap a killed tool */
 
 
-extern char **environ;
+/* what the tool gets of an environment: it runs as nginx's master, often
+ * root, and inherits nothing by chance (a wrapper sets what it needs) */
+#define ATTEST_PROVIDE_PATH \
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 /* what one descriptor brings in */
@@ -58,8 +61,8 @@ static attest_err_t attest_provide_fail(char *msg, size_t msg_len,
     attest_err_t rc, const char *fmt, ...);
 static long long attest_provide_ms(void);
 static int attest_sink_read(attest_sink_t *s);
-static void attest_gpu_child(const char *path, char *const argv[], int in,
-    int out, int err, int status);
+static void attest_gpu_child(const char *path, char *const argv[],
+    char *const envp[], int in, int out, int err, int status);
 static void attest_gpu_kill(pid_t pid);
 static void attest_gpu_stderr(attest_sink_t *s, char *line, size_t n);
 static attest_err_t attest_provide_read(const char *dir, const char *name,
@@ -179,8 +182,8 @@ attest_sink_read(attest_sink_t *s)
  * leads its own process group, so that a timeout kills what it started.
  */
 static void
-attest_gpu_child(const char *path, char *const argv[], int in, int out,
-    int err, int status)
+attest_gpu_child(const char *path, char *const argv[], char *const envp[],
+    int in, int out, int err, int status)
 {
     int               i, e;
     ssize_t           w;
@@ -209,7 +212,7 @@ attest_gpu_child(const char *path, char *const argv[], int in, int out,
         }
     }
 
-    execve(path, argv, environ);
+    execve(path, argv, envp);
 
 failed:
 
@@ -276,7 +279,8 @@ attest_gpu_command(const char *path, const uint8_t nonce[32],
     size_t msg_len)
 {
     int              o[2], e[2], x[2], in, st, err, r, i, nfds;
-    char             hex[65], line[200], *argv[3];
+    char             hex[65], line[200], tz[256], *argv[3], *envp[3];
+    const char      *z;
     pid_t            pid, w;
     ssize_t          got;
     long long        deadline, left;
@@ -292,6 +296,18 @@ attest_gpu_command(const char *path, const uint8_t nonce[32],
     argv[0] = (char *) path;
     argv[1] = hex;
     argv[2] = NULL;
+
+    /* nginx keeps TZ for its workers too */
+    envp[0] = ATTEST_PROVIDE_PATH;
+    envp[1] = NULL;
+    envp[2] = NULL;
+
+    z = getenv("TZ");
+
+    if (z != NULL && strlen(z) < sizeof(tz) - 3) {
+        snprintf(tz, sizeof(tz), "TZ=%s", z);
+        envp[1] = tz;
+    }
 
     o[0] = o[1] = e[0] = e[1] = x[0] = x[1] = -1;
 
@@ -316,7 +332,7 @@ attest_gpu_command(const char *path, const uint8_t nonce[32],
     }
 
     if (pid == 0) {
-        attest_gpu_child(path, argv, in, o[1], e[1], x[1]);
+        attest_gpu_child(path, argv, envp, in, o[1], e[1], x[1]);
     }
 
     close(o[1]);

@@ -28,10 +28,12 @@
  * NONCE being the 32-byte nonce as 64 lowercase hex digits, with stdin
  * /dev/null, no other descriptor open, default signal dispositions, in a
  * process group of its own, as the user reading the configuration (nginx's
- * master: usually root) and with its environment.  It must print NVIDIA's
- * evidence JSON on stdout and exit 0; stderr is not read except for the
- * message of a failure (its last line).  It must answer within the
- * timeout, else its process group is killed.
+ * master: usually root), with nothing in its environment but
+ * PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin and
+ * nginx's TZ (a wrapper sets whatever else it needs).  It must print
+ * NVIDIA's evidence JSON on stdout and exit 0; stderr is not read except
+ * for the message of a failure (its last line).  It must answer within
+ * the timeout, else its process group is killed.
  *
  * unix: a stream socket at PATH gets the line "NONCE\n" and must answer
  * with the evidence JSON and close the connection, within the timeout.

@@ -15,8 +15,10 @@
 # puts it in its error message).  Nothing else may be printed on stdout,
 # so the SDK's own output is sent to stderr while it runs.
 #
-# An example, not tested here (no GPU in CI): check it against the SDK
-# version you install.  NVSwitches (PPCIe mode) are added the same way with
+# nginx gives the tool no environment but a standard PATH: with the SDK in
+# a virtual environment, point the first line at that environment's
+# python.  An example, not tested here (no GPU in CI): check it against
+# the SDK version you install.  NVSwitches (PPCIe mode) are added the same way with
 # attestation.Devices.SWITCH.
 
 import contextlib

@@ -66,7 +66,8 @@ my (\$blk, \$ign) = ('', '');
 while (<\$st>) { \$blk = \$1 if /^SigBlk:\\s*(\\S+)/; \$ign = \$1 if /^SigIgn:\\s*(\\S+)/ }
 open my \$o, '>>', '$dir/calls' or die;
 print \$o join(' ', 'args=' . join(',', \@ARGV), 'fds=' . join(',', \@fds),
-              "blk=\$blk", "ign=\$ign", 'pgrp=' . (getpgrp() == \$\$ ? 1 : 0)), "\\n";
+              "blk=\$blk", "ign=\$ign", 'pgrp=' . (getpgrp() == \$\$ ? 1 : 0),
+              'env=' . join(',', sort keys %ENV)), "\\n";
 close \$o;
 exec '$cli', 'simulate', 'gpu', '$sim', '--nonce', \$ARGV[0], '--gpus', '2';
 EOF
@@ -96,7 +97,9 @@ is($arg, gpu_nonce($doc), 'the nonce derived from the document\'s '
    . 'report_data');
 like($last, qr/ fds=0,1,2 /, 'stdin, stdout, stderr and no other '
      . 'descriptor') or diag($last);
-like($last, qr/ pgrp=1$/, 'in a process group of its own');
+like($last, qr/ pgrp=1 /, 'in a process group of its own');
+like($last, qr/ env=PATH(,TZ)?$/, 'with PATH (and TZ) as its environment')
+    or diag($last);
 
 my ($rc, $out) = cli($t, 'verify', 'doc', $file, '--policy', $policy);
 is($rc, 0, 'the document verifies under a policy requiring two GPUs')
