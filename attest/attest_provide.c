@@ -617,14 +617,16 @@ attest_gpu_unix(const char *path, const uint8_t nonce[32],
 }
 
 
-/* DIR/NAME into *p (malloc()ed); an optional file may be absent */
+/* DIR/NAME into *p (malloc()ed); an optional file may be absent.  Opened
+ * non-blocking: a FIFO in its place is refused, not waited on. */
 static attest_err_t
 attest_provide_read(const char *dir, const char *name, int optional,
     uint8_t **p, size_t *n, char *msg, size_t msg_len)
 {
+    int           fd;
     char          path[4096];
-    FILE         *f;
     size_t        got;
+    ssize_t       r;
     uint8_t      *buf;
     struct stat   sb;
 
@@ -633,8 +635,8 @@ attest_provide_read(const char *dir, const char *name, int optional,
 
     snprintf(path, sizeof(path), "%s/%s", dir, name);
 
-    f = fopen(path, "rb");
-    if (f == NULL) {
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd == -1) {
         if (optional && errno == ENOENT) {
             return ATTEST_OK;
         }
@@ -643,22 +645,34 @@ attest_provide_read(const char *dir, const char *name, int optional,
                                    path, strerror(errno));
     }
 
-    if (fstat(fileno(f), &sb) == -1 || !S_ISREG(sb.st_mode)
+    if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)
         || sb.st_size == 0 || sb.st_size > ATTEST_PROVIDE_FILE_MAX)
     {
-        fclose(f);
+        close(fd);
         return attest_provide_fail(msg, msg_len, ATTEST_ERR_INPUT, "%s: %s",
                                    path, "not a file of 1 byte to 1 MiB");
     }
 
     buf = malloc((size_t) sb.st_size);
     if (buf == NULL) {
-        fclose(f);
+        close(fd);
         return ATTEST_ERR_NOMEM;
     }
 
-    got = fread(buf, 1, (size_t) sb.st_size, f);
-    fclose(f);
+    for (got = 0; got < (size_t) sb.st_size; got += (size_t) r) {
+        r = read(fd, buf + got, (size_t) sb.st_size - got);
+
+        if (r == -1 && errno == EINTR) {
+            r = 0;
+            continue;
+        }
+
+        if (r <= 0) {
+            break;
+        }
+    }
+
+    close(fd);
 
     if (got != (size_t) sb.st_size) {
         free(buf);

@@ -48,7 +48,9 @@
  *       the document so that gateways verify it offline; re-read at every
  *       reload.  Any of them failing fails nginx -t and the (re)load.
  *       All of this runs while the configuration is read, in the master,
- *       never in a worker.
+ *       never in a worker; during a grace period after a reload there are
+ *       two documents (two key sets, two nonces), so the GPUs are asked
+ *       twice.
  *
  *   confer_attestation;
  *
