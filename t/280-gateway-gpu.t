@@ -44,16 +44,19 @@ $t->nginx(gateway => {
     http => 'confer_cache zone=confer:1m;',
     server => <<"EOF",
 location /gpu/ {
+    rewrite ^/gpu/(.*)\$ /v1/\$1 break;
     confer_seal $gpu policy=$two;
-    proxy_pass http://127.0.0.1:%%PORT_MOCK%%/v1/;
+    proxy_pass $gpu;
 }
 location /plain/ {
+    rewrite ^/plain/(.*)\$ /v1/\$1 break;
     confer_seal $plain policy=$two retry=1h;
-    proxy_pass http://127.0.0.1:%%PORT_MOCK%%/v1/;
+    proxy_pass $plain;
 }
 location /three/ {
+    rewrite ^/three/(.*)\$ /v1/\$1 break;
     confer_seal $gpu policy=$three retry=1h;
-    proxy_pass http://127.0.0.1:%%PORT_MOCK%%/v1/;
+    proxy_pass $gpu;
 }
 location = /status {
     confer_status;

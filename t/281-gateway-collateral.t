@@ -92,8 +92,9 @@ $t->nginx(gateway => {
     http => 'confer_cache zone=confer:1m;',
     server => <<"EOF" . $tee,
 location /good/ {
+    rewrite ^/good/(.*)\$ /v1/\$1 break;
     confer_seal http://127.0.0.1:%%PORT_TGOOD%% policy=$plain;
-    proxy_pass http://127.0.0.1:%%PORT_MOCK%%/v1/;
+    proxy_pass http://127.0.0.1:%%PORT_TGOOD%%;
 }
 location /revoked/ {
     confer_seal http://127.0.0.1:%%PORT_TBAD%% policy=$plain retry=1h;
