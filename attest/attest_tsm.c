@@ -23,7 +23,6 @@
 #define ATTEST_TSM_SNP_REPORT_DATA   0x50
 #define ATTEST_TSM_TDX_REPORT_DATA   (48 + 520)   /* quote v4: header, then
                                                      the TD report body */
-#define ATTEST_TSM_MAX_PEM_CERTS     8
 
 
 typedef struct {
@@ -531,22 +530,15 @@ attest_tsm_pem(const char *path, uint8_t **der, attest_blob_t *certs,
 
 
 attest_err_t
-attest_tsm_document(const char *root, unsigned timeout_ms,
-    const char *certs_pem, const uint8_t *ohttp_keys, size_t n,
-    uint64_t not_after, uint8_t **doc, size_t *len, char *msg,
-    size_t msg_len)
+attest_tsm_evidence(const char *root, unsigned timeout_ms,
+    const char *certs_pem, const uint8_t report_data[64],
+    attest_tsm_evidence_t *e, char *msg, size_t msg_len)
 {
-    char                  dummy[1];
-    size_t                i, ncerts, need, rd;
-    uint8_t               binding[64], *der[ATTEST_TSM_MAX_PEM_CERTS];
-    uint8_t              *out;
-    attest_err_t          rc;
-    attest_doc_t          d;
-    attest_blob_t         certs[ATTEST_TSM_MAX_PEM_CERTS];
-    attest_tsm_report_t   rep;
+    char          dummy[1];
+    size_t        rd;
+    attest_err_t  rc;
 
-    *doc = NULL;
-    *len = 0;
+    memset(e, 0, sizeof(attest_tsm_evidence_t));
 
     if (msg == NULL || msg_len == 0) {
         msg = dummy;
@@ -554,102 +546,74 @@ attest_tsm_document(const char *root, unsigned timeout_ms,
     }
 
     msg[0] = '\0';
-    ncerts = 0;
-    memset(der, 0, sizeof(der));
 
-    attest_binding(ohttp_keys, n, not_after, binding);
-
-    rc = attest_tsm_get(root, binding, timeout_ms, &rep, msg, msg_len);
+    rc = attest_tsm_get(root, report_data, timeout_ms, &e->rep, msg,
+                        msg_len);
     if (rc != ATTEST_OK) {
         return rc;
     }
 
-    memset(&d, 0, sizeof(attest_doc_t));
-
-    if (strcmp(rep.provider, "sev_guest") == 0) {
-        d.platform = ATTEST_PLATFORM_SEV_SNP;
+    if (strcmp(e->rep.provider, "sev_guest") == 0) {
+        e->platform = ATTEST_PLATFORM_SEV_SNP;
         rd = ATTEST_TSM_SNP_REPORT_DATA;
 
-    } else if (strcmp(rep.provider, "tdx_guest") == 0) {
-        d.platform = ATTEST_PLATFORM_TDX;
+    } else if (strcmp(e->rep.provider, "tdx_guest") == 0) {
+        e->platform = ATTEST_PLATFORM_TDX;
         rd = ATTEST_TSM_TDX_REPORT_DATA;
 
     } else {
         snprintf(msg, msg_len, "provider \"%s\" is not supported",
-                 rep.provider);
-        rc = ATTEST_ERR_UNSUPPORTED;
-        goto done;
+                 e->rep.provider);
+        return ATTEST_ERR_UNSUPPORTED;
     }
 
     /* the evidence must carry what we asked for */
-    if (rep.outblob_len < rd + 64
-        || memcmp(rep.outblob + rd, binding, 64) != 0)
+    if (e->rep.outblob_len < rd + 64
+        || memcmp(e->rep.outblob + rd, report_data, 64) != 0)
     {
         snprintf(msg, msg_len, "outblob does not carry the report_data "
                  "written to inblob");
-        rc = ATTEST_ERR_BINDING;
-        goto done;
+        return ATTEST_ERR_BINDING;
     }
 
-    if (d.platform == ATTEST_PLATFORM_SEV_SNP) {
-        if (certs_pem != NULL) {
-            rc = attest_tsm_pem(certs_pem, der, certs,
-                                ATTEST_TSM_MAX_PEM_CERTS, &ncerts, msg,
-                                msg_len);
+    e->evidence.p = e->rep.outblob;
+    e->evidence.n = e->rep.outblob_len;
 
-        } else {
-            rc = attest_tsm_snp_certs(rep.auxblob, rep.auxblob_len, certs,
-                                      ATTEST_TSM_MAX_PEM_CERTS, &ncerts);
-            if (rc != ATTEST_OK) {
-                snprintf(msg, msg_len, "auxblob is not a certificate "
-                         "table");
-
-            } else if (ncerts == 0) {
-                snprintf(msg, msg_len, "the host provides no "
-                         "certificates in auxblob: give certs=FILE");
-                rc = ATTEST_ERR_NO_CERT;
-            }
-        }
-
-        if (rc != ATTEST_OK) {
-            goto done;
-        }
+    if (e->platform != ATTEST_PLATFORM_SEV_SNP) {
+        return ATTEST_OK;
     }
 
-    d.not_after = not_after;
-    d.ohttp_keys.p = ohttp_keys;
-    d.ohttp_keys.n = n;
-    d.evidence.p = rep.outblob;
-    d.evidence.n = rep.outblob_len;
-    d.certs = certs;
-    d.ncerts = ncerts;
-
-    need = 0;
-    (void) attest_doc_build(&d, NULL, 0, &need);
-
-    out = malloc(need ? need : 1);
-    if (out == NULL) {
-        rc = ATTEST_ERR_NOMEM;
-        goto done;
+    if (certs_pem != NULL) {
+        return attest_tsm_pem(certs_pem, e->der, e->certs, ATTEST_MAX_CERTS,
+                              &e->ncerts, msg, msg_len);
     }
 
-    rc = attest_doc_build(&d, out, need, len);
+    rc = attest_tsm_snp_certs(e->rep.auxblob, e->rep.auxblob_len, e->certs,
+                              ATTEST_MAX_CERTS, &e->ncerts);
     if (rc != ATTEST_OK) {
-        free(out);
-        snprintf(msg, msg_len, "building the document failed");
-        goto done;
+        snprintf(msg, msg_len, "auxblob is not a certificate table");
+        return rc;
     }
 
-    *doc = out;
-    snprintf(msg, msg_len, "%s", attest_platform_name(d.platform));
-
-done:
-
-    for (i = 0; i < ATTEST_TSM_MAX_PEM_CERTS; i++) {
-        OPENSSL_free(der[i]);
+    if (e->ncerts == 0) {
+        snprintf(msg, msg_len, "the host provides no certificates in "
+                 "auxblob: give certs=FILE");
+        return ATTEST_ERR_NO_CERT;
     }
 
-    attest_tsm_report_free(&rep);
+    return ATTEST_OK;
+}
 
-    return rc;
+
+void
+attest_tsm_evidence_free(attest_tsm_evidence_t *e)
+{
+    size_t  i;
+
+    for (i = 0; i < ATTEST_MAX_CERTS; i++) {
+        OPENSSL_free(e->der[i]);
+    }
+
+    attest_tsm_report_free(&e->rep);
+    memset(e, 0, sizeof(attest_tsm_evidence_t));
 }

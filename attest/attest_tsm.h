@@ -62,17 +62,30 @@ void attest_tsm_report_free(attest_tsm_report_t *rep);
 attest_err_t attest_tsm_snp_certs(const uint8_t *aux, size_t n,
     attest_blob_t *certs, size_t max, size_t *ncerts);
 
+/* the CPU evidence of one report, as a document carries it */
+typedef struct {
+    attest_platform_t     platform;     /* from the provider attribute */
+    attest_blob_t         evidence;     /* the SNP report or TDX quote */
+    attest_blob_t         certs[ATTEST_MAX_CERTS];  /* SNP: DER, leaf
+                                                       first; TDX: none */
+    size_t                ncerts;
+
+    attest_tsm_report_t   rep;          /* what the blobs point into */
+    uint8_t              *der[ATTEST_MAX_CERTS];    /* certs_pem's */
+} attest_tsm_evidence_t;
+
 /*
- * The whole attestation document for ohttp_keys and not_after: computes
- * the binding, takes a report, checks that the evidence carries that
- * report_data, and builds the JSON into *doc (malloc()ed).  certs_pem
- * (may be NULL) is a PEM file with the SNP chain, leaf first, used
- * instead of auxblob's.  On success msg holds the platform name.
+ * Takes a report for report_data (the document's binding, computed by the
+ * caller), checks that the evidence carries it, and finds the SNP chain:
+ * certs_pem (may be NULL), a PEM file with the chain, leaf first, is used
+ * instead of auxblob's.  msg says what went wrong.  Free e with
+ * attest_tsm_evidence_free() whatever the result.
  */
-attest_err_t attest_tsm_document(const char *root, unsigned timeout_ms,
-    const char *certs_pem, const uint8_t *ohttp_keys, size_t n,
-    uint64_t not_after, uint8_t **doc, size_t *len, char *msg,
-    size_t msg_len);
+attest_err_t attest_tsm_evidence(const char *root, unsigned timeout_ms,
+    const char *certs_pem, const uint8_t report_data[64],
+    attest_tsm_evidence_t *e, char *msg, size_t msg_len);
+
+void attest_tsm_evidence_free(attest_tsm_evidence_t *e);
 
 
 #endif /* CONFER_ATTEST_TSM_H */

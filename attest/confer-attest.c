@@ -9,7 +9,7 @@
  *   confer-attest verify gpu REPORT|EVIDENCE.json [--certs CHAIN]
  *                                --nonce HEX [--policy FILE] [--now TIME]
  *   confer-attest verify doc DOCUMENT.json [--policy FILE] [--now TIME]
- *   confer-attest inspect sev-snp|tdx|gpu FILE
+ *   confer-attest inspect sev-snp|tdx|gpu|doc FILE
  *   confer-attest simulate init DIR
  *   confer-attest simulate doc DIR --keys OHTTP_KEYS_FILE
  *                                [--gpu EVIDENCE.json | --gpus N]
@@ -19,6 +19,10 @@
  * A GPU REPORT is NVIDIA's report (request and response) as hex text or
  * binary, CHAIN its PEM chain; an NVIDIA evidence JSON file (a list of
  * {arch, certificate, evidence, nonce}) carries both for every device.
+ *
+ * inspect doc prints an attestation document as parsed, its evidence,
+ * certificates, collateral and GPU reports, with nothing verified (the
+ * output says "verified": false); verify doc is what proves them.
  *
  * verify prints one JSON object on a line; exit 0 accepted, 1 rejected,
  * 2 usage or input error (unreadable file, bad policy, not built in).
@@ -34,11 +38,16 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "confer_keyconfig.h"
 
 #include "attest.h"
 #include "attest_gpu.h"
 #include "attest_int.h"
 #include "attest_snp.h"
+#include "attest_x509.h"
 
 #if defined(__has_include)
 #if __has_include("attest_tdx.h")
@@ -87,6 +96,13 @@ static int cmd_verify_snp(const char *path, cli_opts_t *o);
 static int cmd_verify_tdx(const char *path, cli_opts_t *o);
 static int cmd_verify_doc(const char *path, cli_opts_t *o);
 static int cmd_inspect_snp(const char *path);
+static json_t *snp_report_json(const attest_snp_report_t *r);
+static int cmd_inspect_doc(const char *path);
+static json_t *doc_certs_json(const attest_blob_t *certs, size_t n);
+static json_t *doc_crl_json(const attest_blob_t *b);
+static json_t *doc_collateral_json(const attest_doc_parsed_t *d);
+static json_t *doc_gpu_json(const attest_doc_parsed_t *d,
+    const uint8_t nonce[32]);
 static int cmd_inspect_tdx(const char *path);
 static int cmd_verify_gpu(const char *path, cli_opts_t *o);
 static int cmd_inspect_gpu(const char *path);
@@ -110,7 +126,7 @@ static const char  *usage_text =
     "--nonce HEX [--policy FILE] [--now TIME]\n"
     "       confer-attest verify doc DOCUMENT.json [--policy FILE] "
     "[--now TIME]\n"
-    "       confer-attest inspect sev-snp|tdx|gpu FILE\n"
+    "       confer-attest inspect sev-snp|tdx|gpu|doc FILE\n"
     "       confer-attest simulate init DIR\n"
     "       confer-attest simulate doc DIR --keys OHTTP_KEYS_FILE "
     "[--gpu EVIDENCE.json | --gpus N] [--lifetime SECONDS] [--now TIME]\n"
@@ -767,14 +783,11 @@ cmd_verify_doc(const char *path, cli_opts_t *o)
 static int
 cmd_inspect_snp(const char *path)
 {
-    char                  buf[64];
     size_t                n;
-    json_t               *o, *t;
+    json_t               *o;
     uint8_t              *p;
     attest_err_t          rc;
-    attest_snp_tcb_t      tcb;
     attest_snp_report_t   r;
-    attest_snp_product_t  prod;
 
     p = slurp(path, &n);
     if (p == NULL) {
@@ -789,73 +802,7 @@ cmd_inspect_snp(const char *path)
         return CLI_REJECTED;
     }
 
-    prod = attest_snp_product(&r);
-
-    o = json_object();
-    json_object_set_new(o, "platform", json_string("sev-snp"));
-    json_object_set_new(o, "version", json_integer(r.version));
-    json_object_set_new(o, "guest_svn", json_integer(r.guest_svn));
-    snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long) r.policy);
-    json_object_set_new(o, "policy", json_string(buf));
-    json_object_set_new(o, "debug",
-                        json_boolean(r.policy & ATTEST_SNP_POLICY_DEBUG));
-    json_object_set_new(o, "family_id", hex_json(r.family_id, 16));
-    json_object_set_new(o, "image_id", hex_json(r.image_id, 16));
-    json_object_set_new(o, "vmpl", json_integer(r.vmpl));
-    json_object_set_new(o, "signature_algo", json_integer(r.signature_algo));
-    snprintf(buf, sizeof(buf), "0x%llx",
-             (unsigned long long) r.platform_info);
-    json_object_set_new(o, "platform_info", json_string(buf));
-    json_object_set_new(o, "signer_info", json_integer(r.signer_info));
-    json_object_set_new(o, "signing_key",
-                        json_string(attest_snp_signing_key(&r) == 0 ? "vcek"
-                                    : attest_snp_signing_key(&r) == 1 ? "vlek"
-                                    : "none"));
-    json_object_set_new(o, "report_data", hex_json(r.report_data, 64));
-    json_object_set_new(o, "measurement", hex_json(r.measurement, 48));
-    json_object_set_new(o, "host_data", hex_json(r.host_data, 32));
-    json_object_set_new(o, "id_key_digest", hex_json(r.id_key_digest, 48));
-    json_object_set_new(o, "author_key_digest",
-                        hex_json(r.author_key_digest, 48));
-    json_object_set_new(o, "report_id", hex_json(r.report_id, 32));
-    json_object_set_new(o, "report_id_ma", hex_json(r.report_id_ma, 32));
-    json_object_set_new(o, "cpuid",
-                        json_pack("{s:i,s:i,s:i}", "family", r.cpuid_fam_id,
-                                  "model", r.cpuid_mod_id,
-                                  "stepping", r.cpuid_step));
-    json_object_set_new(o, "product",
-                        json_string(attest_snp_product_name(prod)));
-    json_object_set_new(o, "chip_id", hex_json(r.chip_id, 64));
-
-    t = json_object();
-    attest_snp_tcb_decode(r.current_tcb, prod, &tcb);
-    json_object_set_new(t, "current", tcb_json(&tcb));
-    attest_snp_tcb_decode(r.reported_tcb, prod, &tcb);
-    json_object_set_new(t, "reported", tcb_json(&tcb));
-    attest_snp_tcb_decode(r.committed_tcb, prod, &tcb);
-    json_object_set_new(t, "committed", tcb_json(&tcb));
-    attest_snp_tcb_decode(r.launch_tcb, prod, &tcb);
-    json_object_set_new(t, "launch", tcb_json(&tcb));
-    json_object_set_new(o, "tcb", t);
-
-    snprintf(buf, sizeof(buf), "%u.%u.%u", r.current_major, r.current_minor,
-             r.current_build);
-    json_object_set_new(o, "current_firmware", json_string(buf));
-    snprintf(buf, sizeof(buf), "%u.%u.%u", r.committed_major,
-             r.committed_minor, r.committed_build);
-    json_object_set_new(o, "committed_firmware", json_string(buf));
-
-    if (r.version >= 5) {
-        snprintf(buf, sizeof(buf), "0x%llx",
-                 (unsigned long long) r.launch_mit_vector);
-        json_object_set_new(o, "launch_mit_vector", json_string(buf));
-        snprintf(buf, sizeof(buf), "0x%llx",
-                 (unsigned long long) r.current_mit_vector);
-        json_object_set_new(o, "current_mit_vector", json_string(buf));
-    }
-
-    json_object_set_new(o, "signature_r", hex_json(r.signature_r, 48));
-    json_object_set_new(o, "signature_s", hex_json(r.signature_s, 48));
+    o = snp_report_json(&r);
 
     if (rc != ATTEST_OK) {
         json_object_set_new(o, "error", json_string(attest_strerror(rc)));
@@ -866,6 +813,88 @@ cmd_inspect_snp(const char *path)
     json_decref(o);
 
     return rc == ATTEST_OK ? CLI_OK : CLI_REJECTED;
+}
+
+
+/* a parsed report's fields, unverified */
+static json_t *
+snp_report_json(const attest_snp_report_t *r)
+{
+    char                  buf[64];
+    json_t               *o, *t;
+    attest_snp_tcb_t      tcb;
+    attest_snp_product_t  prod;
+
+    prod = attest_snp_product(r);
+
+    o = json_object();
+    json_object_set_new(o, "platform", json_string("sev-snp"));
+    json_object_set_new(o, "version", json_integer(r->version));
+    json_object_set_new(o, "guest_svn", json_integer(r->guest_svn));
+    snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long) r->policy);
+    json_object_set_new(o, "policy", json_string(buf));
+    json_object_set_new(o, "debug",
+                        json_boolean(r->policy & ATTEST_SNP_POLICY_DEBUG));
+    json_object_set_new(o, "family_id", hex_json(r->family_id, 16));
+    json_object_set_new(o, "image_id", hex_json(r->image_id, 16));
+    json_object_set_new(o, "vmpl", json_integer(r->vmpl));
+    json_object_set_new(o, "signature_algo",
+                        json_integer(r->signature_algo));
+    snprintf(buf, sizeof(buf), "0x%llx",
+             (unsigned long long) r->platform_info);
+    json_object_set_new(o, "platform_info", json_string(buf));
+    json_object_set_new(o, "signer_info", json_integer(r->signer_info));
+    json_object_set_new(o, "signing_key",
+                        json_string(attest_snp_signing_key(r) == 0 ? "vcek"
+                                    : attest_snp_signing_key(r) == 1 ? "vlek"
+                                    : "none"));
+    json_object_set_new(o, "report_data", hex_json(r->report_data, 64));
+    json_object_set_new(o, "measurement", hex_json(r->measurement, 48));
+    json_object_set_new(o, "host_data", hex_json(r->host_data, 32));
+    json_object_set_new(o, "id_key_digest", hex_json(r->id_key_digest, 48));
+    json_object_set_new(o, "author_key_digest",
+                        hex_json(r->author_key_digest, 48));
+    json_object_set_new(o, "report_id", hex_json(r->report_id, 32));
+    json_object_set_new(o, "report_id_ma", hex_json(r->report_id_ma, 32));
+    json_object_set_new(o, "cpuid",
+                        json_pack("{s:i,s:i,s:i}", "family", r->cpuid_fam_id,
+                                  "model", r->cpuid_mod_id,
+                                  "stepping", r->cpuid_step));
+    json_object_set_new(o, "product",
+                        json_string(attest_snp_product_name(prod)));
+    json_object_set_new(o, "chip_id", hex_json(r->chip_id, 64));
+
+    t = json_object();
+    attest_snp_tcb_decode(r->current_tcb, prod, &tcb);
+    json_object_set_new(t, "current", tcb_json(&tcb));
+    attest_snp_tcb_decode(r->reported_tcb, prod, &tcb);
+    json_object_set_new(t, "reported", tcb_json(&tcb));
+    attest_snp_tcb_decode(r->committed_tcb, prod, &tcb);
+    json_object_set_new(t, "committed", tcb_json(&tcb));
+    attest_snp_tcb_decode(r->launch_tcb, prod, &tcb);
+    json_object_set_new(t, "launch", tcb_json(&tcb));
+    json_object_set_new(o, "tcb", t);
+
+    snprintf(buf, sizeof(buf), "%u.%u.%u", r->current_major,
+             r->current_minor, r->current_build);
+    json_object_set_new(o, "current_firmware", json_string(buf));
+    snprintf(buf, sizeof(buf), "%u.%u.%u", r->committed_major,
+             r->committed_minor, r->committed_build);
+    json_object_set_new(o, "committed_firmware", json_string(buf));
+
+    if (r->version >= 5) {
+        snprintf(buf, sizeof(buf), "0x%llx",
+                 (unsigned long long) r->launch_mit_vector);
+        json_object_set_new(o, "launch_mit_vector", json_string(buf));
+        snprintf(buf, sizeof(buf), "0x%llx",
+                 (unsigned long long) r->current_mit_vector);
+        json_object_set_new(o, "current_mit_vector", json_string(buf));
+    }
+
+    json_object_set_new(o, "signature_r", hex_json(r->signature_r, 48));
+    json_object_set_new(o, "signature_s", hex_json(r->signature_s, 48));
+
+    return o;
 }
 
 
@@ -1412,6 +1441,385 @@ cmd_inspect_gpu(const char *path)
 }
 
 
+/*
+ * A document as it is, parsed and nothing verified: for an operator to see
+ * what a terminator publishes (its evidence fields, certificates,
+ * collateral and GPU reports) and whether the pieces even match the
+ * binding.  "verified": false says it all; verify doc proves.
+ */
+static int
+cmd_inspect_doc(const char *path)
+{
+    char                  buf[64], detail[256];
+    size_t                i, n, nkcs;
+    json_t               *o, *ev, *keys, *ids;
+    uint8_t              *p, binding[64], nonce[32];
+    attest_err_t          rc;
+    const uint8_t        *rd;
+    confer_keyconfig_t    kcs[8];
+    attest_doc_parsed_t   d;
+    attest_snp_report_t   r;
+#ifdef ATTEST_HAVE_TDX
+    attest_tdx_quote_t    q;
+#endif
+
+    p = slurp(path, &n);
+    if (p == NULL) {
+        return input_error("%s: cannot read", path);
+    }
+
+    detail[0] = '\0';
+    rc = attest_doc_parse(p, n, &d, detail, sizeof(detail));
+    free(p);
+
+    if (rc != ATTEST_OK) {
+        printf("{\"error\":\"%s\"}\n", attest_strerror(rc));
+        fprintf(stderr, "confer-attest: %s: not an attestation document: "
+                "%s\n", path, detail);
+        return CLI_USAGE;
+    }
+
+    o = json_object();
+    json_object_set_new(o, "verified", json_false());
+    json_object_set_new(o, "note", json_string("parsed only: nothing here "
+                                               "is verified (verify doc "
+                                               "does that)"));
+    json_object_set_new(o, "platform",
+                        json_string(attest_platform_name(d.platform)));
+    json_object_set_new(o, "not_after", json_integer((json_int_t)
+                                                     d.not_after));
+    json_object_set_new(o, "not_after_text",
+                        json_string(time_text((time_t) d.not_after, buf,
+                                              sizeof(buf))));
+
+    keys = json_object();
+    json_object_set_new(keys, "bytes", json_integer((json_int_t)
+                                                    d.ohttp_keys.n));
+    if (confer_keyconfig_decode_list(d.ohttp_keys.p, d.ohttp_keys.n, kcs, 8,
+                                     &nkcs)
+        == CONFER_KEYCONFIG_OK)
+    {
+        ids = json_array();
+        for (i = 0; i < nkcs; i++) {
+            json_array_append_new(ids, json_integer(kcs[i].key_id));
+        }
+        json_object_set_new(keys, "key_ids", ids);
+
+    } else {
+        json_object_set_new(keys, "key_ids", json_null());
+    }
+    json_object_set_new(o, "ohttp_keys", keys);
+
+    /* what report_data and the GPU nonce must be for these keys */
+    attest_binding(d.ohttp_keys.p, d.ohttp_keys.n, d.not_after, binding);
+    attest_gpu_nonce(binding, nonce);
+    json_object_set_new(o, "binding", hex_json(binding, 64));
+    json_object_set_new(o, "gpu_nonce", hex_json(nonce, 32));
+
+    rd = NULL;
+    ev = NULL;
+
+    if (d.platform != ATTEST_PLATFORM_TDX) {
+        rc = attest_snp_parse(d.evidence.p, d.evidence.n, &r, NULL, 0);
+        if (rc != ATTEST_ERR_INPUT && rc != ATTEST_ERR_VERSION) {
+            ev = snp_report_json(&r);
+            rd = r.report_data;
+        }
+
+    } else {
+#ifdef ATTEST_HAVE_TDX
+        rc = attest_tdx_parse(d.evidence.p, d.evidence.n, &q);
+        if (rc == ATTEST_OK) {
+            ev = attest_tdx_quote_json(&q);
+            rd = q.report_data;
+        }
+#else
+        rc = ATTEST_ERR_UNSUPPORTED;
+#endif
+    }
+
+    if (ev == NULL) {
+        ev = json_pack("{s:s}", "error", attest_strerror(rc));
+    }
+
+    json_object_set_new(o, "evidence", ev);
+    json_object_set_new(o, "report_data_matches",
+                        rd ? json_boolean(memcmp(rd, binding, 64) == 0)
+                           : json_null());
+
+    json_object_set_new(o, "certs", doc_certs_json(d.certs, d.ncerts));
+
+    if (d.has_collateral) {
+        json_object_set_new(o, "collateral", doc_collateral_json(&d));
+    }
+
+    if (d.ngpu > 0) {
+        json_object_set_new(o, "gpus", doc_gpu_json(&d, nonce));
+    }
+
+    attest_doc_parsed_free(&d);
+
+    json_dumpf(o, stdout, JSON_COMPACT);
+    fputc('\n', stdout);
+    json_decref(o);
+
+    return CLI_OK;
+}
+
+
+/* subject, issuer, validity and fingerprint of each certificate */
+static json_t *
+doc_certs_json(const attest_blob_t *certs, size_t n)
+{
+    char      buf[64], cn[128];
+    size_t    i;
+    X509     *x;
+    json_t   *arr, *c;
+    uint8_t   fp[32];
+    time_t    t;
+
+    arr = json_array();
+
+    for (i = 0; i < n; i++) {
+        x = attest_x509_parse(certs[i].p, certs[i].n);
+        c = json_object();
+
+        if (x == NULL) {
+            json_object_set_new(c, "error", json_string("bad_certificate"));
+            json_array_append_new(arr, c);
+            continue;
+        }
+
+        attest_x509_cn(x, cn, sizeof(cn));
+        json_object_set_new(c, "subject", json_string(cn));
+        X509_NAME_get_text_by_NID(X509_get_issuer_name(x), NID_commonName,
+                                  cn, sizeof(cn));
+        json_object_set_new(c, "issuer", json_string(cn));
+        t = attest_x509_not_after(x);
+        json_object_set_new(c, "not_after",
+                            json_string(time_text(t, buf, sizeof(buf))));
+        attest_x509_sha256(x, fp);
+        json_object_set_new(c, "sha256", hex_json(fp, 32));
+        json_array_append_new(arr, c);
+
+        X509_free(x);
+    }
+
+    ERR_clear_error();
+    return arr;
+}
+
+
+static json_t *
+doc_crl_json(const attest_blob_t *b)
+{
+    char                       buf[64], cn[128];
+    time_t                     t;
+    json_t                    *c;
+    X509_CRL                  *crl;
+    const ASN1_TIME           *next;
+    STACK_OF(X509_REVOKED)    *revoked;
+
+    c = json_object();
+    json_object_set_new(c, "bytes", json_integer((json_int_t) b->n));
+
+    if (attest_x509_crl_load(b->p, b->n, &crl) != ATTEST_OK) {
+        json_object_set_new(c, "error", json_string("bad_crl"));
+        ERR_clear_error();
+        return c;
+    }
+
+    cn[0] = '\0';
+    X509_NAME_get_text_by_NID(X509_CRL_get_issuer(crl), NID_commonName, cn,
+                              sizeof(cn));
+    json_object_set_new(c, "issuer", json_string(cn));
+
+    next = X509_CRL_get0_nextUpdate(crl);
+    if (next != NULL && attest_asn1_time(next, &t) == 0) {
+        json_object_set_new(c, "next_update",
+                            json_string(time_text(t, buf, sizeof(buf))));
+    }
+
+    revoked = X509_CRL_get_REVOKED(crl);
+    json_object_set_new(c, "revoked",
+                        json_integer(revoked != NULL
+                                     ? sk_X509_REVOKED_num(revoked) : 0));
+
+    X509_CRL_free(crl);
+    ERR_clear_error();
+
+    return c;
+}
+
+
+/* each item the document carries, and what it says about itself */
+static json_t *
+doc_collateral_json(const attest_doc_parsed_t *d)
+{
+    json_t                     *o;
+#ifdef ATTEST_HAVE_TDX
+    char                        buf[64];
+    size_t                      i;
+    json_t                     *c;
+    time_t                      recovery;
+    attest_tdx_tcb_info_t      *ti;
+    attest_tdx_qe_identity_t   *qi;
+#endif
+
+    o = json_object();
+
+#ifdef ATTEST_HAVE_TDX
+    ti = malloc(sizeof(attest_tdx_tcb_info_t));
+    qi = malloc(sizeof(attest_tdx_qe_identity_t));
+
+    if (d->tcb_info.n > 0 && ti != NULL) {
+        c = json_object();
+        json_object_set_new(c, "bytes",
+                            json_integer((json_int_t) d->tcb_info.n));
+
+        if (attest_tdx_tcb_info_parse(d->tcb_info.p, d->tcb_info.n, ti)
+            == ATTEST_OK)
+        {
+            json_object_set_new(c, "fmspc", hex_json(ti->fmspc, 6));
+            json_object_set_new(c, "tcb_evaluation_data_number",
+                                json_integer(ti->eval_num));
+            json_object_set_new(c, "issue_date",
+                                json_string(time_text(ti->issue_date, buf,
+                                                      sizeof(buf))));
+            json_object_set_new(c, "next_update",
+                                json_string(time_text(ti->next_update, buf,
+                                                      sizeof(buf))));
+            json_object_set_new(c, "levels",
+                                json_integer((json_int_t) ti->nlevels));
+
+            /* the TCB recovery a grace period runs from */
+            recovery = 0;
+            for (i = 0; i < ti->nlevels; i++) {
+                if (ti->levels[i].status == ATTEST_TDX_TCB_UP_TO_DATE
+                    && ti->levels[i].tcb_date > recovery)
+                {
+                    recovery = ti->levels[i].tcb_date;
+                }
+            }
+
+            if (recovery > 0) {
+                json_object_set_new(c, "tcb_recovery_date",
+                                    json_string(time_text(recovery, buf,
+                                                          sizeof(buf))));
+            }
+
+        } else {
+            json_object_set_new(c, "error", json_string("bad_collateral"));
+        }
+
+        json_object_set_new(o, "tcb_info", c);
+    }
+
+    if (d->qe_identity.n > 0 && qi != NULL) {
+        c = json_object();
+        json_object_set_new(c, "bytes",
+                            json_integer((json_int_t) d->qe_identity.n));
+
+        if (attest_tdx_qe_identity_parse(d->qe_identity.p, d->qe_identity.n,
+                                         qi)
+            == ATTEST_OK)
+        {
+            json_object_set_new(c, "tcb_evaluation_data_number",
+                                json_integer(qi->eval_num));
+            json_object_set_new(c, "next_update",
+                                json_string(time_text(qi->next_update, buf,
+                                                      sizeof(buf))));
+
+        } else {
+            json_object_set_new(c, "error", json_string("bad_collateral"));
+        }
+
+        json_object_set_new(o, "qe_identity", c);
+    }
+
+    free(ti);
+    free(qi);
+#endif
+
+    if (d->tcb_signing_chain.n > 0) {
+        json_object_set_new(o, "tcb_signing_chain",
+                            json_pack("{s:I}", "bytes",
+                                      (json_int_t) d->tcb_signing_chain.n));
+    }
+
+    if (d->pck_crl.n > 0) {
+        json_object_set_new(o, "pck_crl", doc_crl_json(&d->pck_crl));
+    }
+
+    if (d->root_crl.n > 0) {
+        json_object_set_new(o, "root_crl", doc_crl_json(&d->root_crl));
+    }
+
+    return o;
+}
+
+
+/* each device's report as it reads, its leaf, and whether it answered the
+ * nonce these keys call for */
+static json_t *
+doc_gpu_json(const attest_doc_parsed_t *d, const uint8_t nonce[32])
+{
+    char                  cn[128];
+    X509                 *certs[ATTEST_X509_MAX_CHAIN];
+    size_t                i, k;
+    json_t               *o, *arr, *dev;
+    attest_gpu_report_t  *r;
+
+    o = json_object();
+    arr = json_array();
+    r = malloc(sizeof(attest_gpu_report_t));
+
+    for (i = 0; r != NULL && i < d->ngpu; i++) {
+        dev = NULL;
+
+        if (attest_gpu_parse(d->gpu[i].evidence.p, d->gpu[i].evidence.n, r)
+            == ATTEST_OK)
+        {
+            dev = attest_gpu_report_json(r);
+        }
+
+        if (dev == NULL) {
+            dev = json_pack("{s:s}", "error", "malformed");
+
+        } else {
+            json_object_set_new(dev, "nonce_matches",
+                                json_boolean(memcmp(r->nonce, nonce, 32)
+                                             == 0));
+        }
+
+        json_object_set_new(dev, "arch", json_string(d->gpu[i].arch));
+
+        k = 0;
+        if (attest_x509_load(d->gpu[i].certs.p, d->gpu[i].certs.n, certs,
+                             ATTEST_X509_MAX_CHAIN, &k)
+            == ATTEST_OK && k > 0)
+        {
+            attest_x509_cn(certs[0], cn, sizeof(cn));
+            json_object_set_new(dev, "certificate", json_string(cn));
+            json_object_set_new(dev, "chain_length",
+                                json_integer((json_int_t) k));
+            attest_x509_free(certs, k);
+        }
+
+        ERR_clear_error();
+        json_array_append_new(arr, dev);
+    }
+
+    free(r);
+
+    json_object_set_new(o, "devices_listed",
+                        json_integer((json_int_t) d->ngpu));
+    json_object_set_new(o, "devices", arr);
+
+    return o;
+}
+
+
 static int
 run(int argc, char **argv)
 {
@@ -1468,7 +1876,11 @@ run(int argc, char **argv)
             return cmd_inspect_gpu(argv[3]);
         }
 
-        return usage("inspect sev-snp, tdx or gpu");
+        if (strcmp(kind, "doc") == 0) {
+            return cmd_inspect_doc(argv[3]);
+        }
+
+        return usage("inspect sev-snp, tdx, gpu or doc");
     }
 
     if (strcmp(cmd, "simulate") == 0) {

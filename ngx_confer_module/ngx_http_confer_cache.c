@@ -635,8 +635,19 @@ ngx_http_confer_cache_verified(ngx_http_confer_terminator_t *t,
     node->tcb = v->ev.reported_tcb;
     ngx_memcpy(node->tcb_status, v->ev.tcb_status, sizeof(node->tcb_status));
     node->tcb_status[sizeof(node->tcb_status) - 1] = '\0';
+    ngx_memcpy(node->qe_tcb_status, v->ev.qe_tcb_status,
+               sizeof(node->qe_tcb_status));
+    node->qe_tcb_status[sizeof(node->qe_tcb_status) - 1] = '\0';
+    ngx_memcpy(node->fmspc, v->ev.fmspc, sizeof(node->fmspc));
+    node->tcb_recovery_date = v->ev.tcb_recovery_date;
+    node->chain_not_after = v->ev.chain_not_after;
+    node->collateral_not_after = v->ev.collateral_not_after;
     node->vmpl = v->ev.vmpl;
     node->debug = v->ev.debug ? 1 : 0;
+
+    /* the GPUs as verified: what confer_status shows of them */
+    node->ngpu = ngx_min(v->ev.ngpu, ATTEST_MAX_GPUS);
+    ngx_memcpy(node->gpu, v->ev.gpu, node->ngpu * sizeof(attest_gpu_facts_t));
 
     node->nkeys = nkcs < sizeof(node->key_ids) ? nkcs : sizeof(node->key_ids);
     for (i = 0; i < node->nkeys; i++) {
@@ -682,9 +693,9 @@ ngx_http_confer_cache_verified(ngx_http_confer_terminator_t *t,
 
     ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
                   "confer: attested \"%V\": %s, measurement %s, key id %d, "
-                  "valid for %T s",
+                  "%uz bound GPU devices, valid for %T s",
                   &t->url, attest_platform_name(v->ev.platform), hex,
-                  kcs[0].key_id, v->valid_until - ngx_time());
+                  kcs[0].key_id, v->ev.ngpu, v->valid_until - ngx_time());
 
     if (v->ev.platform == ATTEST_PLATFORM_SIMULATED) {
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,

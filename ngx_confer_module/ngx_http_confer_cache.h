@@ -93,9 +93,17 @@ typedef struct {
     u_char                           measurement[48];
     char                             product[16];
     attest_snp_tcb_t                 tcb;
-    char                             tcb_status[32];   /* TDX */
+    char                             tcb_status[ATTEST_TCB_STATUS_LEN];
+    char                             qe_tcb_status[ATTEST_TCB_STATUS_LEN];
+    u_char                           fmspc[6];         /* TDX */
+    time_t                           tcb_recovery_date;
+    time_t                           chain_not_after;
+    time_t                           collateral_not_after;
     uint32_t                         vmpl;
     unsigned                         debug:1;
+    ngx_uint_t                       ngpu;             /* GPUs and
+                                                          NVSwitches */
+    attest_gpu_facts_t               gpu[ATTEST_MAX_GPUS];
     u_char                           key_ids[8];
     ngx_uint_t                       nkeys;
     time_t                           verified_at;

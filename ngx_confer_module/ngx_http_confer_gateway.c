@@ -6,7 +6,9 @@
  * PRECONTENT, a request in a confer_seal location gets the verified key
  * of one attested terminator (ngx_http_confer_gateway.h) or a 503 with
  * nothing sent.  The cache, the fetch, the status handler and the
- * variables are in ngx_http_confer_{cache,fetch,status,variables}.c.
+ * variables are in ngx_http_confer_{cache,fetch,status,variables}.c; the
+ * sealing of the request and the opening of the answer in
+ * ngx_http_confer_gateway_{seal,open}.c.
  */
 
 
@@ -18,6 +20,7 @@
 
 #include "ngx_http_confer_module.h"
 #include "ngx_http_confer_cache.h"
+#include "ngx_http_confer_gateway_seal.h"
 
 
 /* one confer_seal directive */
@@ -33,6 +36,7 @@ typedef struct {
 
 typedef struct {
     ngx_http_confer_seal_t          *seal;
+    ngx_http_confer_seal_conf_t      sealing;
     ngx_flag_t                       status;
     u_char                          *status_file;
     ngx_uint_t                       status_line;
@@ -102,6 +106,34 @@ static ngx_command_t  ngx_http_confer_gateway_commands[] = {
       ngx_http_confer_status,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("confer_strip_fields"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_confer_strip_fields,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_confer_gateway_loc_conf_t, sealing),
+      NULL },
+
+    { ngx_string("confer_inner_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_confer_inner_header,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_confer_gateway_loc_conf_t, sealing),
+      NULL },
+
+    { ngx_string("confer_max_body"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_confer_gateway_loc_conf_t, sealing.max_body),
+      NULL },
+
+    { ngx_string("confer_max_response"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_confer_gateway_loc_conf_t, sealing.max_response),
       NULL },
 
       ngx_null_command
@@ -545,6 +577,17 @@ ngx_http_confer_gateway_ctx_t *
 ngx_http_confer_gateway_ctx(ngx_http_request_t *r)
 {
     return ngx_http_get_module_ctx(r, ngx_http_confer_gateway_module);
+}
+
+
+ngx_http_confer_seal_conf_t *
+ngx_http_confer_gateway_seal_conf(ngx_http_request_t *r)
+{
+    ngx_http_confer_gateway_loc_conf_t  *glcf;
+
+    glcf = ngx_http_get_module_loc_conf(r, ngx_http_confer_gateway_module);
+
+    return &glcf->sealing;
 }
 
 
@@ -1214,8 +1257,12 @@ ngx_http_confer_gateway_postconfiguration(ngx_conf_t *cf)
 
     /*
      * The sealing handler goes here, before the gate: handlers of a phase
-     * run in reverse order, so it will run after the gate passed.
+     * run in reverse order, so it runs after the gate passed.
      */
+
+    if (ngx_http_confer_gateway_seal_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     /*
      * PRECONTENT, not ACCESS: it also runs for subrequests and is not
@@ -1228,7 +1275,7 @@ ngx_http_confer_gateway_postconfiguration(ngx_conf_t *cf)
 
     *h = ngx_http_confer_gateway_handler;
 
-    return NGX_OK;
+    return ngx_http_confer_gateway_open_init(cf);
 }
 
 
@@ -1308,6 +1355,8 @@ ngx_http_confer_gateway_create_loc_conf(ngx_conf_t *cf)
     glcf->seal = NGX_CONF_UNSET_PTR;
     glcf->status = NGX_CONF_UNSET;
 
+    ngx_http_confer_gateway_seal_create_conf(&glcf->sealing);
+
     return glcf;
 }
 
@@ -1322,6 +1371,13 @@ ngx_http_confer_gateway_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_confer_gateway_main_conf_t  *gmcf;
 
     ngx_conf_merge_ptr_value(conf->seal, prev->seal, NULL);
+
+    if (ngx_http_confer_gateway_seal_merge_conf(cf, &prev->sealing,
+                                                &conf->sealing)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     /* the handler is per location: confer_status is not inherited */
     if (conf->status == NGX_CONF_UNSET) {

@@ -40,10 +40,7 @@
 #include "ngx_http_confer_terminator.h"
 
 #include "attest.h"
-#include "attest_tsm.h"
-
-
-#define NGX_HTTP_CONFER_DOC_MAX  (64 * 1024)
+#include "attest_provide.h"
 
 
 static ngx_http_confer_key_t *ngx_http_confer_keys_alloc(ngx_conf_t *cf);
@@ -52,6 +49,9 @@ static void ngx_http_confer_keys_forget(void *data);
 static ngx_int_t ngx_http_confer_keys_document(ngx_conf_t *cf,
     ngx_http_confer_term_main_conf_t *tmcf, ngx_uint_t with_previous,
     ngx_str_t *doc);
+static void ngx_http_confer_keys_failed(ngx_conf_t *cf,
+    ngx_http_confer_term_main_conf_t *tmcf, attest_provided_t *info,
+    attest_err_t rc, char *msg);
 static void ngx_http_confer_keys_renew_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_confer_keys_send(ngx_http_request_t *r,
     ngx_uint_t status, const char *type, u_char *p, size_t n);
@@ -235,12 +235,14 @@ ngx_http_confer_keys_document(ngx_conf_t *cf,
     ngx_http_confer_term_main_conf_t *tmcf, ngx_uint_t with_previous,
     ngx_str_t *doc)
 {
-    char                     msg[256];
+    char                     msg[512];
     u_char                   keys[2 * (2 + 64 + CONFER_HPKE_NPK)];
+    u_char                   gpus[80], col[NGX_MAX_PATH + 80];
     size_t                   nkeys, len;
     uint8_t                 *out;
     attest_err_t             rc;
-    attest_sim_t            *sim;
+    attest_provided_t        info;
+    attest_provider_t        pr;
     confer_keyconfig_t       kcs[2];
     ngx_http_confer_keys_t  *k;
 
@@ -261,64 +263,34 @@ ngx_http_confer_keys_document(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
-    msg[0] = '\0';
+    ngx_memzero(&pr, sizeof(attest_provider_t));
 
     if (tmcf->evidence == NGX_HTTP_CONFER_EVIDENCE_SIMULATED) {
+        pr.sim_dir = (char *) tmcf->sim_dir.data;
 
-        rc = attest_sim_load((char *) tmcf->sim_dir.data, &sim, msg,
-                             sizeof(msg));
-        if (rc != ATTEST_OK) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "%V:%ui: \"confer_key\" simulated=%V: %s (%s)",
-                          &tmcf->conf_file, tmcf->conf_line, &tmcf->sim_dir,
-                          msg[0] ? msg : "cannot load", attest_strerror(rc));
-            return NGX_ERROR;
-        }
-
-        out = ngx_pnalloc(cf->pool, NGX_HTTP_CONFER_DOC_MAX);
-        if (out == NULL) {
-            attest_sim_free(sim);
-            return NGX_ERROR;
-        }
-
-        rc = attest_sim_document(sim, keys, nkeys,
-                                 (uint64_t) k->current->not_after, out,
-                                 NGX_HTTP_CONFER_DOC_MAX, &len);
-        attest_sim_free(sim);
-
-        if (rc != ATTEST_OK) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "confer: the simulated document failed: %s",
-                          attest_strerror(rc));
-            return NGX_ERROR;
-        }
-
-        doc->data = out;
-        doc->len = len;
-
-        ngx_log_error(NGX_LOG_NOTICE, cf->log, 0,
-                      "confer: key id %d made, SIMULATED evidence, "
-                      "not_after %T", (int) k->current->key.config.key_id,
-                      k->current->not_after);
-
-        return NGX_OK;
+    } else {
+        pr.tsm_root = (char *) tmcf->tsm_root.data;
+        pr.tsm_timeout_ms = (unsigned) tmcf->tsm_timeout;
+        pr.certs_pem = tmcf->certs.len ? (char *) tmcf->certs.data : NULL;
     }
 
+    pr.gpu = tmcf->gpu;
+    pr.gpu_path = tmcf->gpu_path.len ? (char *) tmcf->gpu_path.data : NULL;
+    pr.gpu_count = tmcf->gpu_count;
+    pr.gpu_timeout_ms = (unsigned) tmcf->gpu_timeout;
+    pr.collateral_dir = tmcf->collateral.len ? (char *) tmcf->collateral.data
+                                             : NULL;
+
+    msg[0] = '\0';
     out = NULL;
 
-    rc = attest_tsm_document((char *) tmcf->tsm_root.data,
-                             (unsigned) tmcf->tsm_timeout,
-                             tmcf->certs.len ? (char *) tmcf->certs.data
-                                             : NULL,
-                             keys, nkeys, (uint64_t) k->current->not_after,
-                             &out, &len, msg, sizeof(msg));
+    /* may wait for the TSM, the GPU tool: configuration time only */
+    rc = attest_provide_document(&pr, keys, nkeys,
+                                 (uint64_t) k->current->not_after, &out,
+                                 &len, &info, msg, sizeof(msg));
 
     if (rc != ATTEST_OK) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "%V:%ui: \"confer_key\" evidence=configfs-tsm "
-                      "tsm_root=%V: %s (%s)", &tmcf->conf_file,
-                      tmcf->conf_line, &tmcf->tsm_root,
-                      msg[0] ? msg : "no report", attest_strerror(rc));
+        ngx_http_confer_keys_failed(cf, tmcf, &info, rc, msg);
         return NGX_ERROR;
     }
 
@@ -332,12 +304,111 @@ ngx_http_confer_keys_document(ngx_conf_t *cf,
     doc->len = len;
     free(out);
 
+    gpus[0] = '\0';
+    col[0] = '\0';
+
+    if (info.ngpu || info.nswitch) {
+        *ngx_snprintf(gpus, sizeof(gpus) - 1, ", %uz %sGPU%s and %uz "
+                      "NVSwitch%s", info.ngpu,
+                      tmcf->gpu == ATTEST_GPU_SOURCE_SIMULATED
+                      ? "SIMULATED " : "",
+                      info.ngpu == 1 ? "" : "s", info.nswitch,
+                      info.nswitch == 1 ? "" : "es") = '\0';
+    }
+
+    if (info.ncollateral) {
+        *ngx_snprintf(col, sizeof(col) - 1, ", %uz collateral files from "
+                      "\"%V\"", info.ncollateral, &tmcf->collateral) = '\0';
+    }
+
     ngx_log_error(NGX_LOG_NOTICE, cf->log, 0,
-                  "confer: key id %d made, %s evidence, not_after %T",
-                  (int) k->current->key.config.key_id, msg,
-                  k->current->not_after);
+                  "confer: key id %d made, %s evidence%s%s, not_after %T",
+                  (int) k->current->key.config.key_id,
+                  info.platform == ATTEST_PLATFORM_SIMULATED
+                  ? "SIMULATED" : attest_platform_name(info.platform),
+                  gpus, col, k->current->not_after);
+
+    if (info.next_update > ngx_time()) {
+        ngx_log_error(NGX_LOG_NOTICE, cf->log, 0,
+                      "confer: the collateral in \"%V\" is valid until %T",
+                      &tmcf->collateral, info.next_update);
+
+    } else if (info.next_update) {
+        ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                      "confer: the collateral in \"%V\" was valid until "
+                      "%T: gateways refuse the document until the files "
+                      "are refreshed", &tmcf->collateral, info.next_update);
+    }
+
+    if (info.tcb_status[0]) {
+        ngx_log_error(NGX_LOG_NOTICE, cf->log, 0,
+                      "confer: the TDX TCB status is %s",
+                      info.tcb_status);
+    }
+
+    /* what a gateway would say, told at start rather than at the first
+     * request (a debug guest or an unpinned root passes this check) */
+    if (info.check != ATTEST_OK) {
+        ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                      "confer: the attestation document does not verify "
+                      "here: %s (%s)", attest_strerror(info.check),
+                      info.check_detail);
+    }
 
     return NGX_OK;
+}
+
+
+static void
+ngx_http_confer_keys_failed(ngx_conf_t *cf,
+    ngx_http_confer_term_main_conf_t *tmcf, attest_provided_t *info,
+    attest_err_t rc, char *msg)
+{
+    if (msg[0] == '\0') {
+        ngx_cpystrn((u_char *) msg, (u_char *) "failed", 7);
+    }
+
+    switch (info->stage) {
+
+    case ATTEST_STAGE_CPU:
+
+        if (tmcf->evidence == NGX_HTTP_CONFER_EVIDENCE_SIMULATED) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "%V:%ui: \"confer_key\" simulated=%V: %s (%s)",
+                          &tmcf->conf_file, tmcf->conf_line, &tmcf->sim_dir,
+                          msg, attest_strerror(rc));
+
+        } else {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "%V:%ui: \"confer_key\" evidence=configfs-tsm "
+                          "tsm_root=%V: %s (%s)", &tmcf->conf_file,
+                          tmcf->conf_line, &tmcf->tsm_root, msg,
+                          attest_strerror(rc));
+        }
+
+        return;
+
+    case ATTEST_STAGE_GPU:
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "%V:%ui: \"confer_key\" %V: %s (%s)",
+                      &tmcf->conf_file, tmcf->conf_line, &tmcf->gpu_param,
+                      msg, attest_strerror(rc));
+        return;
+
+    case ATTEST_STAGE_COLLATERAL:
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "%V:%ui: \"confer_key\" collateral=%V: %s (%s)",
+                      &tmcf->conf_file, tmcf->conf_line, &tmcf->collateral,
+                      msg, attest_strerror(rc));
+        return;
+
+    default:
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "%V:%ui: \"confer_key\": the attestation document: "
+                      "%s (%s)", &tmcf->conf_file, tmcf->conf_line, msg,
+                      attest_strerror(rc));
+        return;
+    }
 }
 
 

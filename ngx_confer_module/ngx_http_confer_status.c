@@ -1,9 +1,10 @@
 
 /*
  * ngx_confer_module: confer_status, the gateway's attestation state as
- * JSON: per terminator what was verified, until when, the last error and
- * the counters; and the requests gated and refused.  Nothing of any
- * request is in it.
+ * JSON: per terminator what was verified (the platform, its TCB and the
+ * collateral that graded it, the GPUs bound to the document), until when,
+ * the last error and the counters; and the requests gated and refused.
+ * Nothing of any request is in it.
  */
 
 
@@ -15,8 +16,9 @@
 #include "ngx_http_confer_cache.h"
 
 
-/* the fixed text of one terminator, generously */
+/* the fixed text of one terminator, and of one GPU, generously */
 #define NGX_HTTP_CONFER_STATUS_ENTRY  2048
+#define NGX_HTTP_CONFER_STATUS_GPU    1024
 
 
 static ngx_chain_t *ngx_http_confer_status_zone(ngx_http_request_t *r,
@@ -30,6 +32,12 @@ static u_char *ngx_http_confer_status_string(u_char *p, u_char *s,
 static size_t ngx_http_confer_status_string_len(u_char *s, size_t len);
 static u_char *ngx_http_confer_status_reasons(u_char *p,
     ngx_atomic_uint_t *counts);
+static u_char *ngx_http_confer_status_tcb(u_char *p,
+    ngx_http_confer_cache_node_t *node);
+static u_char *ngx_http_confer_status_gpus(u_char *p,
+    ngx_http_confer_cache_node_t *node);
+static u_char *ngx_http_confer_status_cstr(u_char *p, const char *s,
+    size_t max);
 
 
 ngx_int_t
@@ -185,6 +193,7 @@ ngx_http_confer_status_terminator(ngx_http_request_t *r,
           + ngx_http_confer_status_string_len(t->policy_file.data,
                                               t->policy_file.len)
           + ngx_http_confer_status_string_len(node->detail, dlen)
+          + node->ngpu * NGX_HTTP_CONFER_STATUS_GPU
           + NGX_HTTP_CONFER_NREASONS * (32 + NGX_ATOMIC_T_LEN)
           + NGX_HTTP_CONFER_SEAL_ERR_LAST * (32 + NGX_ATOMIC_T_LEN);
 
@@ -236,21 +245,8 @@ ngx_http_confer_status_terminator(ngx_http_request_t *r,
         p = ngx_sprintf(p, "\",\"debug\":%s",
                         node->debug ? "true" : "false");
 
-        if (node->platform == ATTEST_PLATFORM_TDX) {
-            p = ngx_sprintf(p, ",\"tcb\":{\"status\":\"%s\"}",
-                            node->tcb_status);
-
-        } else {
-            p = ngx_sprintf(p, ",\"product\":\"%s\",\"vmpl\":%uD,"
-                            "\"tcb\":{\"bootloader\":%ud,\"tee\":%ud,"
-                            "\"snp\":%ud,\"microcode\":%ud,\"fmc\":%ud}",
-                            node->product, node->vmpl,
-                            (unsigned) node->tcb.bootloader,
-                            (unsigned) node->tcb.tee,
-                            (unsigned) node->tcb.snp,
-                            (unsigned) node->tcb.microcode,
-                            (unsigned) node->tcb.fmc);
-        }
+        p = ngx_http_confer_status_tcb(p, node);
+        p = ngx_http_confer_status_gpus(p, node);
 
         p = ngx_cpymem(p, ",\"key_ids\":[", sizeof(",\"key_ids\":[") - 1);
 
@@ -378,4 +374,118 @@ ngx_http_confer_status_reasons(u_char *p, ngx_atomic_uint_t *counts)
     *p++ = '}';
 
     return p;
+}
+
+
+/*
+ * What graded the platform: SEV-SNP's reported TCB (the certificate's TCB
+ * matched it); TDX's statuses from the collateral the document carried,
+ * and the TCB recovery a grace period runs from; when the collateral and
+ * the certificate chains run out.
+ */
+static u_char *
+ngx_http_confer_status_tcb(u_char *p, ngx_http_confer_cache_node_t *node)
+{
+    if (node->platform == ATTEST_PLATFORM_TDX) {
+        p = ngx_cpymem(p, ",\"tcb\":{\"status\":",
+                       sizeof(",\"tcb\":{\"status\":") - 1);
+        p = ngx_http_confer_status_cstr(p, node->tcb_status,
+                                        sizeof(node->tcb_status));
+        p = ngx_cpymem(p, ",\"qe_status\":",
+                       sizeof(",\"qe_status\":") - 1);
+        p = ngx_http_confer_status_cstr(p, node->qe_tcb_status,
+                                        sizeof(node->qe_tcb_status));
+        p = ngx_cpymem(p, ",\"fmspc\":\"", sizeof(",\"fmspc\":\"") - 1);
+        p = ngx_hex_dump(p, node->fmspc, sizeof(node->fmspc));
+        *p++ = '"';
+
+        if (node->tcb_recovery_date) {
+            p = ngx_sprintf(p, ",\"recovery_date\":%T",
+                            node->tcb_recovery_date);
+        }
+
+        *p++ = '}';
+
+    } else {
+        p = ngx_sprintf(p, ",\"product\":\"%s\",\"vmpl\":%uD,"
+                        "\"tcb\":{\"bootloader\":%ud,\"tee\":%ud,"
+                        "\"snp\":%ud,\"microcode\":%ud,\"fmc\":%ud}",
+                        node->product, node->vmpl,
+                        (unsigned) node->tcb.bootloader,
+                        (unsigned) node->tcb.tee,
+                        (unsigned) node->tcb.snp,
+                        (unsigned) node->tcb.microcode,
+                        (unsigned) node->tcb.fmc);
+    }
+
+    if (node->collateral_not_after) {
+        p = ngx_sprintf(p, ",\"collateral_not_after\":%T",
+                        node->collateral_not_after);
+    }
+
+    if (node->chain_not_after) {
+        p = ngx_sprintf(p, ",\"chain_not_after\":%T",
+                        node->chain_not_after);
+    }
+
+    return p;
+}
+
+
+/* the GPUs and NVSwitches whose evidence was verified and bound */
+static u_char *
+ngx_http_confer_status_gpus(u_char *p, ngx_http_confer_cache_node_t *node)
+{
+    ngx_uint_t           i, ngpu, nsw;
+    attest_gpu_facts_t  *g;
+
+    ngpu = 0;
+    nsw = 0;
+
+    for (i = 0; i < node->ngpu; i++) {
+        if (node->gpu[i].kind == ATTEST_GPU_SWITCH) {
+            nsw++;
+
+        } else {
+            ngpu++;
+        }
+    }
+
+    p = ngx_sprintf(p, ",\"gpus\":{\"count\":%ui,\"switches\":%ui,"
+                    "\"devices\":[", ngpu, nsw);
+
+    for (i = 0; i < node->ngpu; i++) {
+        g = &node->gpu[i];
+
+        p = ngx_sprintf(p, "%s{\"kind\":\"%s\",\"simulated\":%s,"
+                        "\"model\":", i ? "," : "",
+                        g->kind == ATTEST_GPU_SWITCH ? "nvswitch" : "gpu",
+                        g->simulated ? "true" : "false");
+        p = ngx_http_confer_status_cstr(p, g->model, sizeof(g->model));
+        p = ngx_cpymem(p, ",\"arch\":", sizeof(",\"arch\":") - 1);
+        p = ngx_http_confer_status_cstr(p, g->arch, sizeof(g->arch));
+        p = ngx_cpymem(p, ",\"driver\":", sizeof(",\"driver\":") - 1);
+        p = ngx_http_confer_status_cstr(p, g->driver, sizeof(g->driver));
+        p = ngx_cpymem(p, ",\"vbios\":", sizeof(",\"vbios\":") - 1);
+        p = ngx_http_confer_status_cstr(p, g->vbios, sizeof(g->vbios));
+
+        if (g->has_fwid) {
+            p = ngx_cpymem(p, ",\"fwid\":\"", sizeof(",\"fwid\":\"") - 1);
+            p = ngx_hex_dump(p, g->fwid, sizeof(g->fwid));
+            *p++ = '"';
+        }
+
+        p = ngx_sprintf(p, ",\"chain_not_after\":%T}", g->chain_not_after);
+    }
+
+    return ngx_cpymem(p, "]}", 2);
+}
+
+
+/* a NUL-terminated field of at most max bytes, as a JSON string */
+static u_char *
+ngx_http_confer_status_cstr(u_char *p, const char *s, size_t max)
+{
+    return ngx_http_confer_status_string(p, (u_char *) s,
+                                         ngx_strnlen((u_char *) s, max));
 }

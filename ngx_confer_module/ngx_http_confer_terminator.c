@@ -9,6 +9,8 @@
  *
  *   confer_key evidence=configfs-tsm [tsm_root=PATH] [certs=FILE]
  *              | simulated=DIR
+ *              [gpu=command:PATH | gpu=unix:PATH | gpu=simulated[:N]]
+ *              [gpu_timeout=30s] [collateral=DIR]
  *              [lifetime=1h] [grace=10m] [renew=on|off]
  *              [replay=NAME:SIZE] [tsm_timeout=10s];
  *
@@ -30,6 +32,25 @@
  *       key with the key-configuration problem).  replay: the shared
  *       memory zone of seen encapsulated keys (default confer_replay:1m).
  *       tsm_timeout: how long one TSM report may take.
+ *       gpu: NVIDIA GPU evidence bound to the document (its "gpu" member):
+ *       command:PATH runs PATH with the GPU nonce (attest_gpu_nonce() of
+ *       the document's report_data) as 64 hex digits and reads NVIDIA's
+ *       evidence JSON from its stdout; unix:PATH sends the nonce and a
+ *       newline to a stream socket and reads the JSON back; simulated[:N]
+ *       makes N (default 1) SIMULATED GPUs under the simulated=DIR root.
+ *       The evidence is verified against the nonce before it is used; the
+ *       exact contract is in attest/attest_provide.h.  gpu_timeout: how
+ *       long the command or socket may take (the process group is killed
+ *       past it).  collateral: a directory of vendor collateral files
+ *       (TDX: tcb_info.json, qe_identity.json, tcb_signing_chain.pem,
+ *       pck_crl.der|pem, root_crl.der|pem; SEV-SNP: ark_crl.der|pem and
+ *       optionally ask_ark.pem; simulated: ark_crl.der|pem) that go into
+ *       the document so that gateways verify it offline; re-read at every
+ *       reload.  Any of them failing fails nginx -t and the (re)load.
+ *       All of this runs while the configuration is read, in the master,
+ *       never in a worker; during a grace period after a reload there are
+ *       two documents (two key sets, two nonces), so the GPUs are asked
+ *       twice.
  *
  *   confer_attestation;
  *
@@ -63,6 +84,8 @@
 
 #include "ngx_http_confer_terminator.h"
 
+#include "attest_provide.h"
+
 
 static ngx_int_t ngx_http_confer_term_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_confer_term_create_main_conf(ngx_conf_t *cf);
@@ -72,6 +95,8 @@ static char *ngx_http_confer_term_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
 static char *ngx_http_confer_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_confer_key_gpu(ngx_conf_t *cf,
+    ngx_http_confer_term_main_conf_t *tmcf, ngx_str_t *v);
 static char *ngx_http_confer_attestation(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_confer_open(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -189,6 +214,11 @@ ngx_http_confer_term_create_main_conf(ngx_conf_t *cf)
      *     tmcf->sim_dir = { 0, NULL };
      *     tmcf->tsm_root = { 0, NULL };
      *     tmcf->certs = { 0, NULL };
+     *     tmcf->gpu = ATTEST_GPU_SOURCE_NONE;
+     *     tmcf->gpu_param = { 0, NULL };
+     *     tmcf->gpu_path = { 0, NULL };
+     *     tmcf->gpu_count = 0;
+     *     tmcf->collateral = { 0, NULL };
      *     tmcf->replay_zone = NULL;
      *     tmcf->keys = NULL;
      */
@@ -197,6 +227,7 @@ ngx_http_confer_term_create_main_conf(ngx_conf_t *cf)
     tmcf->grace = NGX_CONF_UNSET;
     tmcf->renew = NGX_CONF_UNSET;
     tmcf->tsm_timeout = NGX_CONF_UNSET_MSEC;
+    tmcf->gpu_timeout = NGX_CONF_UNSET_MSEC;
 
     return tmcf;
 }
@@ -217,6 +248,7 @@ ngx_http_confer_term_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(tmcf->grace, 600);
     ngx_conf_init_value(tmcf->renew, 1);
     ngx_conf_init_msec_value(tmcf->tsm_timeout, 10000);
+    ngx_conf_init_msec_value(tmcf->gpu_timeout, 30000);
 
     if (tmcf->grace > tmcf->lifetime) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
@@ -476,6 +508,47 @@ ngx_http_confer_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "gpu=", 4) == 0) {
+            if (tmcf->gpu != ATTEST_GPU_SOURCE_NONE) {
+                goto invalid;
+            }
+
+            if (ngx_http_confer_key_gpu(cf, tmcf, &value[i]) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "gpu_timeout=", 12) == 0) {
+            s.data = value[i].data + 12;
+            s.len = value[i].len - 12;
+
+            ms = ngx_parse_time(&s, 0);
+            if (ms == (ngx_msec_t) NGX_ERROR || ms == 0) {
+                goto invalid;
+            }
+
+            tmcf->gpu_timeout = ms;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "collateral=", 11) == 0) {
+            s.data = value[i].data + 11;
+            s.len = value[i].len - 11;
+
+            if (s.len == 0) {
+                goto invalid;
+            }
+
+            if (ngx_conf_full_name(cf->cycle, &s, 1) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+
+            tmcf->collateral = s;
+            continue;
+        }
+
         if (ngx_strncmp(value[i].data, "lifetime=", 9) == 0) {
             s.data = value[i].data + 9;
             s.len = value[i].len - 9;
@@ -574,6 +647,15 @@ ngx_http_confer_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (tmcf->gpu == ATTEST_GPU_SOURCE_SIMULATED
+        && tmcf->evidence != NGX_HTTP_CONFER_EVIDENCE_SIMULATED)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"confer_key\": %V goes with simulated=DIR "
+                           "only", &tmcf->gpu_param);
+        return NGX_CONF_ERROR;
+    }
+
     if (tmcf->tsm_root.len == 0) {
         ngx_str_set(&tmcf->tsm_root, NGX_HTTP_CONFER_TSM_ROOT);
     }
@@ -596,6 +678,69 @@ invalid:
                        "invalid parameter \"%V\" in \"confer_key\"",
                        &value[i]);
     return NGX_CONF_ERROR;
+}
+
+
+/* gpu=command:PATH, gpu=unix:PATH, gpu=simulated[:N] */
+static ngx_int_t
+ngx_http_confer_key_gpu(ngx_conf_t *cf,
+    ngx_http_confer_term_main_conf_t *tmcf, ngx_str_t *v)
+{
+    ngx_int_t  n;
+    ngx_str_t  s;
+
+    tmcf->gpu_param = *v;
+
+    s.data = v->data + 4;
+    s.len = v->len - 4;
+
+    if (s.len > 8 && ngx_strncmp(s.data, "command:", 8) == 0) {
+        tmcf->gpu = ATTEST_GPU_SOURCE_COMMAND;
+        tmcf->gpu_path.data = s.data + 8;
+        tmcf->gpu_path.len = s.len - 8;
+
+    } else if (s.len > 5 && ngx_strncmp(s.data, "unix:", 5) == 0) {
+        tmcf->gpu = ATTEST_GPU_SOURCE_UNIX;
+        tmcf->gpu_path.data = s.data + 5;
+        tmcf->gpu_path.len = s.len - 5;
+
+    } else if (s.len == 9 && ngx_strncmp(s.data, "simulated", 9) == 0) {
+        tmcf->gpu = ATTEST_GPU_SOURCE_SIMULATED;
+        tmcf->gpu_count = 1;
+        return NGX_OK;
+
+    } else if (s.len > 10 && ngx_strncmp(s.data, "simulated:", 10) == 0) {
+        n = ngx_atoi(s.data + 10, s.len - 10);
+
+        if (n == NGX_ERROR || n < 1 || n > ATTEST_MAX_GPUS) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid GPU count in \"%V\" of "
+                               "\"confer_key\" (1 to %d)", v,
+                               ATTEST_MAX_GPUS);
+            return NGX_ERROR;
+        }
+
+        tmcf->gpu = ATTEST_GPU_SOURCE_SIMULATED;
+        tmcf->gpu_count = n;
+        return NGX_OK;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\" in \"confer_key\" "
+                           "(gpu=command:PATH, gpu=unix:PATH or "
+                           "gpu=simulated[:N])", v);
+        return NGX_ERROR;
+    }
+
+    /* run while the configuration is read: no search path, no surprise */
+    if (tmcf->gpu_path.data[0] != '/') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" in \"confer_key\" needs an absolute "
+                           "path", v);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 

@@ -76,6 +76,13 @@ typedef struct {
     ngx_flag_t                    renew;
     ngx_msec_t                    tsm_timeout;
 
+    ngx_uint_t                    gpu;          /* attest_gpu_source_t */
+    ngx_str_t                     gpu_param;    /* "gpu=...", for logs */
+    ngx_str_t                     gpu_path;     /* command or socket */
+    ngx_uint_t                    gpu_count;    /* simulated GPUs */
+    ngx_msec_t                    gpu_timeout;
+    ngx_str_t                     collateral;   /* directory */
+
     ngx_shm_zone_t               *replay_zone;
 
     ngx_http_confer_keys_t       *keys;

@@ -86,19 +86,21 @@ EOF
 
 my $confer_log = $t->dir('gateway') . '/confer.log';
 
-# --- a verified terminator: the request goes on --------------------------
+# --- a verified terminator: the request goes on, sealed --------------------
 
 my $r = $t->post_json(gateway => '/v1/chat/completions',
     { model => 'mock-model', messages => [ { role => 'user',
                                              content => 'hello' } ] });
-is($r->status, 200, 'attested: the request reaches the model server');
-like($r->body, qr/chat\.completion/, 'and its answer comes back');
+ok($a->passed($r), 'attested: the request goes on (sealed, to a stand-in '
+                   . 'that cannot answer sealed)');
 is(scalar @{ $t->mock_requests }, 1, 'the mock got one request');
+is($t->mock_requests->[0]{headers}{'content-type'},
+   'message/ohttp-chunked-req', 'a sealed one');
 
 $t->wait_for(sub { (Confer::Test::read_file($confer_log) // '')
-                   =~ /status=attested/ }, 'the access log line');
+                   =~ /status=seal_failed/ }, 'the access log line');
 like(Confer::Test::read_file($confer_log),
-     qr{^POST 200 status=attested reason=- terminator=$tee_re platform=}m,
+     qr{^POST 502 status=seal_failed reason=- terminator=$tee_re platform=}m,
      'the access log: status and terminator');
 like(Confer::Test::read_file($confer_log),
      qr{ platform=simulated key=1 aead=aes-128-gcm m=0{96} until=\d+$}m,
@@ -129,7 +131,7 @@ is($good->{counters}{gated}, 1, 'status: one request gated');
 
 $r = $t->post_json(gateway => '/v1/embeddings',
                    { model => 'mock-model', input => 'x' });
-is($r->status, 200, 'the next request uses the cached key');
+ok($a->passed($r), 'the next request uses the cached key');
 is($a->status('gateway')->{terminators}[0]{counters}{fetches}, 1,
    'without fetching again');
 

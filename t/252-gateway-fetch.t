@@ -118,7 +118,7 @@ for my $name (sort keys %cases) {
                                                  content => 'hi' } ] });
 
     if ($want eq '200') {
-        is($r->status, 200, "$name: attested, the request goes on");
+        ok($a->passed($r), "$name: attested, the request goes on");
         is(scalar @{ $t->mock_requests }, 1, "$name: the mock got it");
         next;
     }

@@ -6,11 +6,13 @@
  *   ohttp-tool genkey KEYID
  *       sk HEX / config HEX (X25519, HKDF-SHA256 with all three AEADs)
  *
- *   ohttp-tool server plain|chunked SK KEYID REQUEST RESPONSE_PT [SPLIT]
+ *   ohttp-tool server plain|chunked|chunked-plain SK KEYID REQUEST
+ *                     RESPONSE_PT [SPLIT]
  *       opens REQUEST (fed to the reader in 7-byte pieces when chunked),
  *       prints "request PT" and "chunks N", then seals RESPONSE_PT (as
  *       non-final chunks of the sizes in SPLIT, e.g. 5,0,100, and the rest
- *       as the final chunk) and prints "response HEX"
+ *       as the final chunk) and prints "response HEX"; chunked-plain
+ *       answers a chunked request with one RFC 9458 message
  *
  *   ohttp-tool client plain|chunked CONFIG AEAD REQUEST_PT [SPLIT]
  *       prints "request HEX", then reads the response as one hex line on
@@ -178,7 +180,7 @@ genkey(const char *keyid)
 
 
 static int
-server(int chunked, int argc, char **argv)
+server(int chunked, int plain_answer, int argc, char **argv)
 {
     int                      final, nchunks;
     size_t                   reqn, resn, n, off, used, ptn, piece, total, m;
@@ -254,7 +256,9 @@ server(int chunked, int argc, char **argv)
                  + 16 * (resn + 2) + 64);
     off = 0;
 
-    if (!chunked) {
+    if (!chunked || plain_answer) {
+        /* a plain answer to a chunked request: RFC 9458's own label */
+        s.mode = CONFER_OHTTP_MODE_PLAIN;
         rc = confer_ohttp_encapsulate_response(&s, res, resn, buf,
                                                resn + 64, &off);
         if (rc != CONFER_OHTTP_OK) {
@@ -425,10 +429,11 @@ main(int argc, char **argv)
         return 2;
     }
 
-    chunked = strcmp(argv[2], "chunked") == 0;
+    chunked = strncmp(argv[2], "chunked", 7) == 0;
 
     if (strcmp(argv[1], "server") == 0) {
-        return server(chunked, argc - 3, argv + 3);
+        return server(chunked, strcmp(argv[2], "chunked-plain") == 0,
+                      argc - 3, argv + 3);
     }
 
     if (strcmp(argv[1], "client") == 0) {

@@ -193,6 +193,17 @@ sub fetches {
     return [ map { $JSON->decode($_) } split /\n/, $s ];
 }
 
+# A request that passed the gate goes out sealed.  The stand-ins of the
+# gate's tests (the MOCK, a plain nginx) cannot answer sealed, so the
+# gateway answers 502 "upstream_error" instead of their answer: true for
+# that, which only a request that passed the gate can get.
+sub passed {
+    my ($self, $r) = @_;
+    return 0 unless ($r->status // 0) == 502;
+    my $e = eval { $JSON->decode($r->body) } || {};
+    return (($e->{error} || {})->{code} // '') eq 'upstream_error';
+}
+
 # the gateway's confer_status, decoded
 sub status {
     my ($self, $inst, $path) = @_;

@@ -558,7 +558,9 @@ sub nginx_t {
 #   - a terminator's evidence: a simulated=DIR under /etc/nginx/confer/ is
 #     made (confer-attest simulate init), and evidence=configfs-tsm without
 #     a tsm_root= gets one: a fake configfs-tsm tree (t/tools/fake-tsm)
-#     that this harness serves, so nginx -t runs the real provider code.
+#     that this harness serves, so nginx -t runs the real provider code;
+#   - a gateway's policy=/etc/nginx/confer/FILE whose simulated_root is a
+#     relative DIR/sim-root.pem gets that DIR made the same way.
 sub conf_rewrite {
     my ($self, $text, $name) = @_;
     my $dir = $self->dir($name // 'conf');
@@ -581,7 +583,14 @@ sub _conf_evidence {
     my ($self, $text, $confer) = @_;
     my $cli = build_dir() . '/confer-attest';
 
-    for my $sim ($text =~ m{\bsimulated=/etc/nginx/confer/([^\s;]+)}g) {
+    my @sims = $text =~ m{\bsimulated=/etc/nginx/confer/([^\s;]+)}g;
+    for my $policy ($text =~ m{\bpolicy=/etc/nginx/confer/([^\s;]+)}g) {
+        my $p = eval { $JSON->decode(read_file("$confer/$policy") // '') };
+        push @sims, $1 if $p && ($p->{simulated_root} // '')
+                              =~ m{^([\w.-]+)/sim-root\.pem$};
+    }
+
+    for my $sim (@sims) {
         next if -f "$confer/$sim/sim-root.pem";
         my $out = qx('$cli' simulate init '$confer/$sim' 2>&1);
         croak("$cli simulate init $confer/$sim: $out") if $?;
