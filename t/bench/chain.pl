@@ -65,7 +65,7 @@ my $MEM_N      = $ENV{CONFER_BENCH_MEM_REQUESTS} || 100000;
 my $S_ROUNDS   = $ENV{CONFER_BENCH_STREAM_ROUNDS} || 5;
 my $TOKENS     = $ENV{CONFER_BENCH_TOKENS} || 500;
 my $TOKEN_MS   = $ENV{CONFER_BENCH_TOKEN_MS} || 5;
-my $TTFT_N     = 40;            # short streams per chain for the first token
+my $TTFT_N     = 100;           # short streams per chain for the first token
 my $COLD_N     = 5;             # cold gateway starts
 my $WARMUP_N   = 5000;          # sealed requests before the memory run
 my $LARGE      = 4 * 1024 * 1024;
@@ -1024,6 +1024,7 @@ if (my $dump = $ENV{CONFER_BENCH_DUMP}) {
         }
         $s{$c} = {
             ttft => median(@{ $ttft{$c} }),
+            ttft_q => [ map { pct($_, @{ $ttft{$c} }) } 0, 25, 75 ],
             gap50 => pct(50, @gaps), gap99 => pct(99, @gaps),
             sent99 => pct(99, @sgaps),
             lat => mean(@lat), lat50 => pct(50, @lat), lat99 => pct(99, @lat),
@@ -1076,10 +1077,12 @@ if (my $dump = $ENV{CONFER_BENCH_DUMP}) {
                detail => sprintf('from the request written to its first'
                    . ' event at the client, medians of %d short streams per'
                    . ' chain, the chains alternating: confer %s ms, plain %s'
-                   . ' ms. The first token also pays the sealing of the'
-                   . ' request (HPKE: 3 X25519 operations across both'
-                   . ' sides) and the first sealed chunk.',
-                   $TTFT_N, ms($c->{ttft}), ms($p->{ttft})));
+                   . ' ms (min/p25/p75: confer %s, plain %s ms). The first'
+                   . ' token also pays the sealing of the request (HPKE: 3'
+                   . ' X25519 operations across both sides) and the first'
+                   . ' sealed chunk.', $TTFT_N, ms($c->{ttft}),
+                   ms($p->{ttft}), join('/', map { ms($_) } @{ $c->{ttft_q} }),
+                   join('/', map { ms($_) } @{ $p->{ttft_q} })));
         $d = $c->{gap99} - $p->{gap99};
         figure(name => 'stream: inter-token gap p99, confer - plain',
                value => $d * 1000, unit => 'ms', goal => '< 0.1 ms',
