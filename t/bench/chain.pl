@@ -501,6 +501,12 @@ sub med {
     return median(map { $_->{$k} } @{ $res->{$chain} });
 }
 
+# the median over rounds of one hop's CPU time per request (us)
+sub med_cpu {
+    my ($res, $chain, $hop) = @_;
+    return median(map { $_->{cpu_us}{$hop} } @{ $res->{$chain} });
+}
+
 # per round, confer against the plain round next to it; returns the median
 # and the list
 sub paired {
@@ -678,9 +684,8 @@ for my $size ([ 1024, '1 KiB' ], [ 65536, '64 KiB' ]) {
     my ($cpu, @cpus) = paired($res, sub { $_[0]{cpu_us}{chain}
                                           / $_[1]{cpu_us}{chain} });
     my %cu;
-    for my $h (map { @{ $hops{$_} } } @chains) {
-        my ($ch) = grep { grep { $_ eq $h } @{ $hops{$_} } } @chains;
-        $cu{$h} = median(map { $_->{cpu_us}{$h} } @{ $res->{$ch} });
+    for my $ch (@chains) {
+        $cu{$_} = med_cpu($res, $ch, $_) for @{ $hops{$ch} };
     }
     figure(name => "CPU per request $label, confer / plain", value => $cpu,
            unit => 'ratio', goal => 'reported (what limits throughput)',
@@ -855,17 +860,25 @@ figure_null('p99 latency 1 KiB at one connection, confer - plain', 'ms',
                     . ' %.1f MiB/s)', $bps{plain} / 1048576));
     } else {
         my ($ratio, @r) = paired($res, sub { $_[0]{bps} / $_[1]{bps} });
+        my %cu;
+        for my $c (@chains) {
+            $cu{$_} = med_cpu($res, $c, $_) / 1000 for @{ $hops{$c} };
+        }
         figure(name => 'large bodies (4 MiB), confer / plain',
                value => $ratio, unit => 'ratio', goal => '>= 0.8',
                met => $errs ? 0 : $ratio >= 0.8,
                detail => sprintf('request bytes per second, the median of'
                    . ' the rounds\' ratios (%s); medians: confer %.1f MiB/s,'
-                   . ' plain %.1f MiB/s. %s What limits it: the gateway'
-                   . ' parses the JSON body and builds the Binary HTTP'
-                   . ' message, both sides run the AEAD over every byte, on'
-                   . ' 2 cores shared with wrk.%s',
+                   . ' plain %.1f MiB/s. %s What limits it: CPU time per'
+                   . ' request (medians): gateway %.1f ms + terminator %.1f'
+                   . ' ms against plain front %.1f ms + plain back %.1f ms;'
+                   . ' the gateway checks the JSON body and builds the'
+                   . ' Binary HTTP message, both sides run the AEAD over'
+                   . ' every byte and wipe what they held, on 2 cores shared'
+                   . ' with wrk.%s',
                    join(', ', map { sprintf '%.3f', $_ } @r),
                    $bps{confer} / 1048576, $bps{plain} / 1048576, $how,
+                   @cu{qw(gateway terminator plain_front plain_back)},
                    $errs));
     }
 }
@@ -934,7 +947,7 @@ sub stream_once {
     return {
         chain => $chain, status => $r->status, error => $r->error,
         complete => $r->complete ? 1 : 0,
-        t_sent => $r->{t_sent},
+        t_start => $r->{t_start},
         ev => [ map { $_->{t} } @$ev ],
         reads => scalar @{ $r->reads },
         chunks => scalar @{ $r->chunks },
@@ -949,7 +962,7 @@ my %ttft = map { $_ => [] } @chains;
 for my $i (1 .. $TTFT_N) {
     for my $c ($i % 2 ? @chains : reverse @chains) {
         my $o = stream_once($c, 2);
-        push @{ $ttft{$c} }, $o->{ev}[0] - $o->{t_sent}
+        push @{ $ttft{$c} }, $o->{ev}[0] - $o->{t_start}
             if ($o->{status} // 0) == 200 && @{ $o->{ev} };
     }
 }
@@ -1074,8 +1087,8 @@ if (my $dump = $ENV{CONFER_BENCH_DUMP}) {
         figure(name => 'stream: time to first token, confer - plain',
                value => $d * 1000, unit => 'ms', goal => '< 1 ms',
                met => $d < 0.001,
-               detail => sprintf('from the request written to its first'
-                   . ' event at the client, medians of %d short streams per'
+               detail => sprintf('from connecting (then writing the'
+                   . ' request) to its first event at the client, medians of %d short streams per'
                    . ' chain, the chains alternating: confer %s ms, plain %s'
                    . ' ms (min/p25/p75: confer %s, plain %s ms). The first'
                    . ' token also pays the sealing of the request (HPKE: 3'
