@@ -115,7 +115,8 @@ $(BUILD)/tools/%: t/tools/%.c $(BUILD)/libconfer.a $(HDRS)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS_CORE) $< -o $@ $(BUILD)/libconfer.a $(LIBS)
 
-$(BUILD)/bench/%: t/bench/%.c $(BUILD)/libconfer.a $(HDRS)
+$(BUILD)/bench/%: t/bench/%.c $(BUILD)/libconfer.a $(HDRS) $(TEST_HDRS) \
+                  $(wildcard t/bench/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS_CORE) $< -o $@ $(BUILD)/libconfer.a $(LIBS)
