@@ -381,6 +381,17 @@ ngx_http_confer_term_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
         ucf->max_temp_file_size_conf = 0;
         ucf->max_temp_file_size = 0;
+
+        /*
+         * and no X-Accel-* header of the model server steers nginx:
+         * X-Accel-Redirect is followed before any filter sees the answer,
+         * and what the named location makes would leave unsealed
+         */
+        ucf->ignore_headers |= NGX_HTTP_UPSTREAM_IGN_XA_REDIRECT
+                               | NGX_HTTP_UPSTREAM_IGN_XA_EXPIRES
+                               | NGX_HTTP_UPSTREAM_IGN_XA_LIMIT_RATE
+                               | NGX_HTTP_UPSTREAM_IGN_XA_BUFFERING
+                               | NGX_HTTP_UPSTREAM_IGN_XA_CHARSET;
     }
 
     return NGX_CONF_OK;
