@@ -9,7 +9,8 @@
 #   make deps       install what a fresh Debian 12 needs (idempotent)
 #
 # BUILD=DIR puts everything in another directory (several builds can live
-# side by side); NGINX_SRC=DIR builds the module against another nginx tree.
+# side by side); NGINX_SRC=DIR builds the module against another nginx tree
+# (configured with its conf_flags, or the --with flags of NGINX_BIN -V).
 
 SHELL      := /bin/bash
 BUILD      ?= build
@@ -72,14 +73,20 @@ benches: $(BENCH_BINS)
 $(BUILD)/srclist: FORCE
 	@mkdir -p $(BUILD)
 	@echo "$(sort $(CORE_SRCS) $(ATTEST_SRCS) $(GLUE_SRCS) $(HDRS))" \
-	    "$(MOD_CFLAGS) $(MOD_LDFLAGS) $(NGINX_SRC)" > $@.new
+	    "$(MOD_CFLAGS) $(MOD_LDFLAGS) $(NGINX_SRC) $(NGINX_BIN)" > $@.new
 	@cmp -s $@.new $@ || mv $@.new $@; rm -f $@.new
 
+# Configure flags: Debian's conf_flags where the tree has them; else
+# --with-compat and --with-http_ssl_module, and the plain --with-* flags of
+# $(NGINX_BIN) -V (the module must see what nginx has: with --with-debug
+# missing, the privacy module cannot refuse debug_connection)
 $(BUILD)/nginx/Makefile: config $(BUILD)/srclist
 	@mkdir -p $(BUILD)/nginx
 	cd $(NGINX_SRC) && \
 	if [ -f conf_flags ]; then . ./conf_flags; \
-	else NGX_CONF_FLAGS=(--with-compat --with-http_ssl_module); fi; \
+	else NGX_CONF_FLAGS=(--with-compat --with-http_ssl_module \
+	    $$($(NGINX_BIN) -V 2>&1 | sed -n 's/^configure arguments: //p' \
+	       | tr ' ' '\n' | grep -E '^--with-[a-z0-9_-]+$$')); fi; \
 	./configure --with-cc-opt="-g -O2 -fPIC $(MOD_CFLAGS)" \
 	    --with-ld-opt="-fPIC $(MOD_LDFLAGS)" "$${NGX_CONF_FLAGS[@]}" \
 	    --add-dynamic-module=$(TOP) --builddir=$(ABS_BUILD)/nginx \
@@ -115,7 +122,8 @@ $(BUILD)/tools/%: t/tools/%.c $(BUILD)/libconfer.a $(HDRS)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS_CORE) $< -o $@ $(BUILD)/libconfer.a $(LIBS)
 
-$(BUILD)/bench/%: t/bench/%.c $(BUILD)/libconfer.a $(HDRS)
+$(BUILD)/bench/%: t/bench/%.c $(BUILD)/libconfer.a $(HDRS) $(TEST_HDRS) \
+                  $(wildcard t/bench/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS_CORE) $< -o $@ $(BUILD)/libconfer.a $(LIBS)

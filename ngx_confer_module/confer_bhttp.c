@@ -74,6 +74,10 @@ static void bhttp_w_fields(bhttp_writer_t *w, const confer_bhttp_field_t *f,
 static void bhttp_w_content(bhttp_writer_t *w, const uint8_t *p, size_t n,
     int known);
 static confer_bhttp_rc_t bhttp_w_finish(bhttp_writer_t *w, size_t *len);
+static confer_bhttp_rc_t bhttp_stream_head(confer_bhttp_stream_t *s,
+    unsigned status, unsigned lo, unsigned hi,
+    const confer_bhttp_field_t *fields, size_t nfields, unsigned state,
+    uint8_t *out, size_t cap, size_t *len);
 static int bhttp_varint(confer_bhttp_decoder_t *d, const uint8_t *p,
     size_t n, size_t *i);
 static size_t bhttp_copy(confer_bhttp_decoder_t *d, const uint8_t *p,
@@ -116,59 +120,6 @@ confer_bhttp_strerror(confer_bhttp_rc_t rc)
     }
 
     return confer_bhttp_names[rc];
-}
-
-
-/* RFC 9000, 16 */
-
-size_t
-confer_bhttp_varint_len(uint64_t v)
-{
-    if (v < 0x40) {
-        return 1;
-    }
-
-    if (v < 0x4000) {
-        return 2;
-    }
-
-    if (v < 0x40000000) {
-        return 4;
-    }
-
-    if (v <= CONFER_BHTTP_VARINT_MAX) {
-        return 8;
-    }
-
-    return 0;
-}
-
-
-size_t
-confer_bhttp_varint_put(uint8_t *out, uint64_t v)
-{
-    size_t  n, i;
-
-    n = confer_bhttp_varint_len(v);
-
-    for (i = n; i > 0; i--) {
-        out[i - 1] = (uint8_t) v;
-        v >>= 8;
-    }
-
-    switch (n) {
-    case 2:
-        out[0] |= 0x40;
-        break;
-    case 4:
-        out[0] |= 0x80;
-        break;
-    case 8:
-        out[0] |= 0xc0;
-        break;
-    }
-
-    return n;
 }
 
 
@@ -300,14 +251,13 @@ bhttp_w_varint(bhttp_writer_t *w, uint64_t v)
     size_t   vl;
     uint8_t  tmp[8];
 
-    vl = confer_bhttp_varint_len(v);
+    vl = confer_varint_encode(v, tmp, sizeof(tmp));
     if (vl == 0) {
         w->overflow = 1;
         return;
     }
 
     if (w->out && !w->overflow && w->n <= w->cap && vl <= w->cap - w->n) {
-        confer_bhttp_varint_put(tmp, v);
         memcpy(w->out + w->n, tmp, vl);
     }
 
@@ -384,14 +334,14 @@ bhttp_fields_size(const confer_bhttp_field_t *f, size_t nf, int *overflow)
     n = 0;
 
     for (i = 0; i < nf; i++) {
-        add = confer_bhttp_varint_len(f[i].name.len) + f[i].name.len;
+        add = confer_varint_size(f[i].name.len) + f[i].name.len;
         if (add < f[i].name.len || n > SIZE_MAX - add) {
             *overflow = 1;
             return 0;
         }
         n += add;
 
-        add = confer_bhttp_varint_len(f[i].value.len) + f[i].value.len;
+        add = confer_varint_size(f[i].value.len) + f[i].value.len;
         if (add < f[i].value.len || n > SIZE_MAX - add) {
             *overflow = 1;
             return 0;
@@ -610,17 +560,15 @@ confer_bhttp_encode_response(const confer_bhttp_response_t *r,
 
 /* --- streaming response encoder, RFC 9292, 3.2 -------------------------- */
 
-void
-confer_bhttp_stream_init(confer_bhttp_stream_t *s)
-{
-    s->state = SS_NEW;
-}
-
-
-confer_bhttp_rc_t
-confer_bhttp_stream_info(confer_bhttp_stream_t *s, unsigned status,
-    const confer_bhttp_field_t *fields, size_t nfields, uint8_t *out,
-    size_t cap, size_t *len)
+/*
+ * RFC 9292, 3.2 and 3.5: the framing indicator before the first section,
+ * then a status in [lo, hi] and its field section; the stream goes on in
+ * state.
+ */
+static confer_bhttp_rc_t
+bhttp_stream_head(confer_bhttp_stream_t *s, unsigned status, unsigned lo,
+    unsigned hi, const confer_bhttp_field_t *fields, size_t nfields,
+    unsigned state, uint8_t *out, size_t cap, size_t *len)
 {
     bhttp_writer_t     w;
     confer_bhttp_rc_t  rc;
@@ -633,7 +581,7 @@ confer_bhttp_stream_info(confer_bhttp_stream_t *s, unsigned status,
         return CONFER_BHTTP_ERR_STATE;
     }
 
-    if (status < 100 || status > 199) {
+    if (status < lo || status > hi) {
         return CONFER_BHTTP_ERR_STATUS;
     }
 
@@ -656,10 +604,27 @@ confer_bhttp_stream_info(confer_bhttp_stream_t *s, unsigned status,
 
     rc = bhttp_w_finish(&w, len);
     if (rc == CONFER_BHTTP_OK) {
-        s->state = SS_INFO;
+        s->state = state;
     }
 
     return rc;
+}
+
+
+void
+confer_bhttp_stream_init(confer_bhttp_stream_t *s)
+{
+    s->state = SS_NEW;
+}
+
+
+confer_bhttp_rc_t
+confer_bhttp_stream_info(confer_bhttp_stream_t *s, unsigned status,
+    const confer_bhttp_field_t *fields, size_t nfields, uint8_t *out,
+    size_t cap, size_t *len)
+{
+    return bhttp_stream_head(s, status, 100, 199, fields, nfields, SS_INFO,
+                             out, cap, len);
 }
 
 
@@ -668,44 +633,8 @@ confer_bhttp_stream_begin(confer_bhttp_stream_t *s, unsigned status,
     const confer_bhttp_field_t *headers, size_t nheaders, uint8_t *out,
     size_t cap, size_t *len)
 {
-    bhttp_writer_t     w;
-    confer_bhttp_rc_t  rc;
-
-    if (s == NULL || len == NULL) {
-        return CONFER_BHTTP_ERR_ARG;
-    }
-
-    if (s->state != SS_NEW && s->state != SS_INFO) {
-        return CONFER_BHTTP_ERR_STATE;
-    }
-
-    if (status < 200 || status > 599) {
-        return CONFER_BHTTP_ERR_STATUS;
-    }
-
-    rc = bhttp_check_fields(headers, nheaders);
-    if (rc != CONFER_BHTTP_OK) {
-        return rc;
-    }
-
-    w.out = out;
-    w.cap = out ? cap : 0;
-    w.n = 0;
-    w.overflow = 0;
-
-    if (s->state == SS_NEW) {
-        bhttp_w_varint(&w, CONFER_BHTTP_INDETERMINATE_RESPONSE);
-    }
-
-    bhttp_w_varint(&w, status);
-    bhttp_w_fields(&w, headers, nheaders, 0);
-
-    rc = bhttp_w_finish(&w, len);
-    if (rc == CONFER_BHTTP_OK) {
-        s->state = SS_CONTENT;
-    }
-
-    return rc;
+    return bhttp_stream_head(s, status, 200, 599, headers, nheaders,
+                             SS_CONTENT, out, cap, len);
 }
 
 
@@ -786,7 +715,7 @@ confer_bhttp_chunk_size(size_t n)
         return 0;
     }
 
-    return confer_bhttp_varint_len(n) + n;
+    return confer_varint_size(n) + n;
 }
 
 
@@ -840,7 +769,7 @@ bhttp_varint(confer_bhttp_decoder_t *d, const uint8_t *p, size_t n, size_t *i)
 {
     while (*i < n) {
         if (d->vgot == 0) {
-            d->vneed = 1u << (p[*i] >> 6);
+            d->vneed = confer_varint_len(p[*i]);
             d->v = p[*i] & 0x3f;
 
         } else {

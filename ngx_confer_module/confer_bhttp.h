@@ -39,6 +39,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "confer_util.h"
+
 
 typedef enum {
     CONFER_BHTTP_OK = 0,           /* "ok": done, or an event was produced */
@@ -73,8 +75,6 @@ const char *confer_bhttp_strerror(confer_bhttp_rc_t rc);
 #define CONFER_BHTTP_INDETERMINATE_REQUEST  2
 #define CONFER_BHTTP_INDETERMINATE_RESPONSE 3
 
-#define CONFER_BHTTP_VARINT_MAX  ((uint64_t) 0x3fffffffffffffff)
-
 
 typedef struct {
     const uint8_t  *data;
@@ -87,11 +87,13 @@ typedef struct {
 } confer_bhttp_field_t;
 
 
-/* QUIC variable-length integers (RFC 9000, 16) as RFC 9292 uses them */
-/* its length: 1, 2, 4 or 8; 0 above CONFER_BHTTP_VARINT_MAX */
-size_t confer_bhttp_varint_len(uint64_t v);
-/* writes it in its shortest form; returns the bytes written */
-size_t confer_bhttp_varint_put(uint8_t *out, uint64_t v);
+/*
+ * RFC 9292's integers are QUIC varints (RFC 9000, 16): confer_util.h.
+ * This name stays for the terminator's glue, which writes a content
+ * chunk's length itself; out must have room for 8 bytes.
+ */
+#define confer_bhttp_varint_put(out, v)                                       \
+    confer_varint_encode(v, out, 8)
 
 
 /* --- whole-message encoders --------------------------------------------- */

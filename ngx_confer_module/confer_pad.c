@@ -5,8 +5,8 @@
 
 #include <string.h>
 
-#include "confer_bhttp.h"
 #include "confer_pad.h"
+#include "confer_util.h"
 
 
 /* what the SSE bytes sent so far ended with */
@@ -99,7 +99,7 @@ confer_pad_chunk_wire(size_t plaintext)
 
     ct = plaintext + CONFER_PAD_AEAD_TAG;
 
-    return confer_bhttp_varint_len(ct) + ct;
+    return confer_varint_size(ct) + ct;
 }
 
 
@@ -139,7 +139,7 @@ pad_sse_wire(size_t extra, size_t d)
 
     if (d) {
         /* RFC 9292, 3.2: a content chunk is varint(length) and the data */
-        pt += confer_bhttp_varint_len(d) + d;
+        pt += confer_varint_size(d) + d;
     }
 
     return confer_pad_chunk_wire(pt);
@@ -220,9 +220,9 @@ confer_pad_sse_plan(const confer_pad_sse_t *s, size_t extra,
 
             d = target - vc - CONFER_PAD_AEAD_TAG - extra - vd;
 
-            if (confer_bhttp_varint_len(d) == vd
-                && confer_bhttp_varint_len(extra + vd + d
-                                           + CONFER_PAD_AEAD_TAG) == vc)
+            if (confer_varint_size(d) == vd
+                && confer_varint_size(extra + vd + d + CONFER_PAD_AEAD_TAG)
+                   == vc)
             {
                 *pad = d - n;
                 return CONFER_PAD_OK;

@@ -23,6 +23,9 @@
 #include "ngx_http_confer_gateway_seal.h"
 
 
+extern ngx_module_t  ngx_http_proxy_module;
+
+
 /* one confer_seal directive */
 typedef struct {
     ngx_array_t                      terminators;  /* of pointers */
@@ -1368,6 +1371,7 @@ ngx_http_confer_gateway_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_confer_gateway_loc_conf_t *prev = parent;
     ngx_http_confer_gateway_loc_conf_t *conf = child;
 
+    ngx_http_upstream_conf_t             *ucf;
     ngx_http_confer_gateway_main_conf_t  *gmcf;
 
     ngx_conf_merge_ptr_value(conf->seal, prev->seal, NULL);
@@ -1377,6 +1381,24 @@ ngx_http_confer_gateway_merge_loc_conf(ngx_conf_t *cf, void *parent,
         != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;
+    }
+
+    if (conf->seal) {
+        /*
+         * The outer response comes from untrusted hops: none of its
+         * X-Accel-* headers may steer nginx, above all X-Accel-Redirect,
+         * which proxy follows before any filter sees the response, losing
+         * the request's context and giving the client what the named
+         * location makes.  The proxy's configuration starts with its
+         * ngx_http_upstream_conf_t, merged before ours.
+         */
+        ucf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_proxy_module);
+
+        ucf->ignore_headers |= NGX_HTTP_UPSTREAM_IGN_XA_REDIRECT
+                               | NGX_HTTP_UPSTREAM_IGN_XA_EXPIRES
+                               | NGX_HTTP_UPSTREAM_IGN_XA_LIMIT_RATE
+                               | NGX_HTTP_UPSTREAM_IGN_XA_BUFFERING
+                               | NGX_HTTP_UPSTREAM_IGN_XA_CHARSET;
     }
 
     /* the handler is per location: confer_status is not inherited */

@@ -71,8 +71,11 @@
  *       max_body: the largest outer body (default 8m; 413 above).  pad: the
  *       size quantum of sealed streamed chunks (default 256, 0 off).
  *       The model server's answer never goes to a temporary file
- *       (proxy_max_temp_file_size is forced to 0); proxy_store,
- *       proxy_cache and client_body_in_file_only are refused.
+ *       (proxy_max_temp_file_size is forced to 0) and its X-Accel-*
+ *       headers are ignored; proxy_store, proxy_cache,
+ *       client_body_in_file_only, and error_page and try_files (internal
+ *       redirects, which would take the opened request elsewhere) are
+ *       refused.
  */
 
 
@@ -164,6 +167,7 @@ ngx_module_t  ngx_http_confer_terminator_module = {
 
 
 extern ngx_module_t  ngx_http_proxy_module;
+extern ngx_module_t  ngx_http_try_files_module;
 
 
 static ngx_str_t  ngx_http_confer_default_allow[] = {
@@ -303,6 +307,7 @@ ngx_http_confer_term_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_confer_term_loc_conf_t *prev = parent;
     ngx_http_confer_term_loc_conf_t *conf = child;
 
+    void                             **try_files;
     ngx_str_t                         *s;
     ngx_uint_t                         i;
     ngx_http_upstream_conf_t          *ucf;
@@ -359,6 +364,24 @@ ngx_http_confer_term_merge_loc_conf(ngx_conf_t *cf, void *parent,
         }
 
         /*
+         * nor taken elsewhere: an internal redirect drops the request's
+         * context, and the answer of the location it goes to would leave
+         * unsealed, made from the opened request
+         */
+        try_files = ngx_http_conf_get_module_loc_conf(cf,
+                                                    ngx_http_try_files_module);
+
+        /* try_files' configuration is one pointer, its list */
+        if (clcf->error_pages || *try_files) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"confer_open\" "
+                               "cannot be used with \"%s\": its internal "
+                               "redirect would send an answer unsealed",
+                               clcf->error_pages ? "error_page"
+                                                 : "try_files");
+            return NGX_CONF_ERROR;
+        }
+
+        /*
          * nor the answer: the proxy's configuration starts with its
          * ngx_http_upstream_conf_t, merged before ours (the proxy module
          * comes first); buffered answers stay in memory
@@ -381,6 +404,17 @@ ngx_http_confer_term_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
         ucf->max_temp_file_size_conf = 0;
         ucf->max_temp_file_size = 0;
+
+        /*
+         * and no X-Accel-* header of the model server steers nginx:
+         * X-Accel-Redirect is followed before any filter sees the answer,
+         * and what the named location makes would leave unsealed
+         */
+        ucf->ignore_headers |= NGX_HTTP_UPSTREAM_IGN_XA_REDIRECT
+                               | NGX_HTTP_UPSTREAM_IGN_XA_EXPIRES
+                               | NGX_HTTP_UPSTREAM_IGN_XA_LIMIT_RATE
+                               | NGX_HTTP_UPSTREAM_IGN_XA_BUFFERING
+                               | NGX_HTTP_UPSTREAM_IGN_XA_CHARSET;
     }
 
     return NGX_CONF_OK;

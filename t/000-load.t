@@ -1,5 +1,6 @@
 # The module loads into Debian's stock nginx, and every ready config in
-# conf/ passes `nginx -t` (rewritten to run here, see t/README.md).
+# conf/ passes `nginx -t` (rewritten to run here, see t/README.md) and has
+# confer_private on in each of its servers.
 
 use strict;
 use warnings;
@@ -31,6 +32,13 @@ SKIP: {
     for my $f (@confs) {
         my ($ok, $out) = $t->nginx_t_file($f);
         ok($ok, 'nginx -t accepts conf/' . basename($f)) or diag($out);
+
+        # the examples keep the privacy discipline, in both roles
+        my $text = Confer::Test::read_file($f) =~ s/#.*//gr;
+        my @servers = split /^\s*server\s*\{/m, $text;
+        shift @servers;
+        ok(@servers && !grep({ !/^\s*confer_private\s+on\b/m } @servers),
+           'every server of conf/' . basename($f) . ' has confer_private on');
     }
 }
 

@@ -1,7 +1,8 @@
 # The harness itself, on a real nginx: a plain proxy to the MOCK model
 # server streams a chat completion event by event, the mock's record shows
-# what reached it, reload and nginx -t work, temp files stay in the prefix;
-# then the declarative blocks after __DATA__.
+# what reached it, the client can come from another local address and read
+# a keepalive series to its end, reload and nginx -t work, temp files stay
+# in the prefix; then the declarative blocks after __DATA__.
 
 use strict;
 use warnings;
@@ -19,6 +20,9 @@ $t->nginx(front => { server => <<'EOF' });
 location /v1/ {
     proxy_pass http://127.0.0.1:%%PORT_MOCK%%;
     proxy_buffering off;
+}
+location = /addr {
+    return 200 "$remote_addr\n";
 }
 location /upload {
     client_body_in_file_only on;
@@ -78,6 +82,21 @@ is("$m->{method} $m->{path}", 'POST /v1/chat/completions',
 is($m->{headers}{'content-type'}, 'application/json', 'with its content type');
 is(JSON::PP->new->decode($m->{body})->{messages}[0]{content},
    'tell me a story', 'and its body');
+
+# --- the client: another local address, a keepalive series to its end ------
+
+is($t->request(front => 'GET /addr', local_addr => '127.0.0.2')->body,
+   "127.0.0.2\n", 'local_addr: nginx sees the client at 127.0.0.2');
+my $json = $t->json->encode({ model => 'mock-model', stream => $T,
+    messages => \@msgs, mock => { tokens => 2, delay_ms => 50 } });
+$r = $t->request(front => until_close => 1,
+    raw => "GET /addr HTTP/1.1\r\nHost: localhost\r\n\r\n"
+           . "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
+           . "Content-Type: application/json\r\nConnection: close\r\n"
+           . 'Content-Length: ' . length($json) . "\r\n\r\n$json");
+is($r->body, "127.0.0.1\n", 'until_close: the first answer is the response');
+like($r->raw, qr{\r\n\r\n127\.0\.0\.1\n.*HTTP/1\.1 200 .*data: \[DONE\]}s,
+     'and the raw bytes hold the second, streamed, to its end');
 
 # --- temp files stay in the prefix ----------------------------------------------
 

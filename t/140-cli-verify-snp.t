@@ -7,37 +7,13 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use JSON::PP;
-use IPC::Open3;
-use Symbol 'gensym';
-use File::Temp 'tempdir';
-use Confer::Unit;
-
-my $cli = build_dir() . '/confer-attest';
-plan skip_all => "$cli is not built (run make)" unless -x $cli;
+use Confer::CLI;
 
 my $v = vectors_dir() . '/sev-snp';
 plan skip_all => "no SEV-SNP vectors in $v (set CONFER_VECTORS)"
     unless -f "$v/amd_ask_ark_milan.pem";
 
-sub run {
-    my $pid = open3(my $in, my $out, my $err = gensym, $cli, @_);
-    close $in;
-    local $/;
-    my $stdout = <$out> // '';
-    my $stderr = <$err> // '';
-    waitpid($pid, 0);
-    my $json = eval { decode_json($stdout) };
-    return ($? >> 8, $json, $stdout, $stderr);
-}
-
-my $tmp = tempdir(CLEANUP => 1);
-sub policy {
-    my ($name, $text) = @_;
-    open(my $f, '>', "$tmp/$name") or die;
-    print $f $text;
-    close $f;
-    return "$tmp/$name";
-}
+my $tmp = tmp_dir();
 
 my $now = '2026-06-01T00:00:00Z';
 
@@ -99,7 +75,7 @@ my ($rc, $j) = run(@gosev);
 is($rc, 1, 'debug guest, default policy: exit 1');
 is($j->{error}, 'debug_not_allowed', 'debug guest: debug_not_allowed');
 ok($j->{debug}, 'debug guest: the facts are still shown');
-($rc, $j) = run(@gosev, '--policy', policy('debug.json', '{"allow_debug": true}'));
+($rc, $j) = run(@gosev, '--policy', tmp_file('debug.json', '{"allow_debug": true}'));
 is($rc, 0, 'debug guest under allow_debug: exit 0');
 is($j->{measurement}, 'b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01',
    'debug guest: measurement');
@@ -148,7 +124,7 @@ is_deeply([$rc, $j->{error}], [1, 'missing_certificate'], 'no --cert: missing_ce
                 '--cert', "$v/amd_ask_ark_milan.pem", '--now', $now);
 is_deeply([$rc, $j->{error}], [1, 'bad_signature'], "another chip's VCEK: bad_signature");
 
-my $sub = policy('genoa.json', '{"sev-snp": {"products": ["Genoa"]}}');
+my $sub = tmp_file('genoa.json', '{"sev-snp": {"products": ["Genoa"]}}');
 ($rc, $j) = run('verify', 'sev-snp', "$v/mstav_milan_report_v3.bin",
                 '--cert', "$v/mstav_milan_vcek.pem",
                 '--cert', "$v/amd_ask_ark_milan.pem", '--now', $now,
@@ -162,7 +138,7 @@ my ($out, $err);
 is($rc, 2, 'an unreadable report: exit 2');
 like($err, qr/absent\.bin/, 'and the message names it');
 ($rc, $j) = run('verify', 'sev-snp', "$v/mstav_milan_report_v3.bin",
-                '--policy', policy('typo.json', '{"alow_debug": true}'));
+                '--policy', tmp_file('typo.json', '{"alow_debug": true}'));
 is($rc, 2, 'a policy with a typo: exit 2');
 is($j->{error}, 'bad_policy', 'a policy with a typo: bad_policy');
 ($rc, $j, $out, $err) = run('verify', 'sev-snp', "$v/mstav_milan_report_v3.bin",

@@ -7,37 +7,11 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use JSON::PP;
-use IPC::Open3;
-use Symbol 'gensym';
-use File::Temp 'tempdir';
 use MIME::Base64;
 use Digest::SHA qw(sha256_hex sha512);
-use Confer::Unit;
+use Confer::CLI;
 
-my $cli = build_dir() . '/confer-attest';
-plan skip_all => "$cli is not built (run make)" unless -x $cli;
-
-sub run {
-    my $pid = open3(my $in, my $out, my $err = gensym, $cli, @_);
-    close $in;
-    local $/;
-    my $stdout = <$out> // '';
-    my $stderr = <$err> // '';
-    waitpid($pid, 0);
-    my $json = eval { decode_json($stdout) };
-    return ($? >> 8, $json, $stdout, $stderr);
-}
-
-sub write_file {
-    my ($path, $text) = @_;
-    open(my $f, '>', $path) or die "$path: $!";
-    binmode $f;
-    print $f $text;
-    close $f;
-    return $path;
-}
-
-my $tmp = tempdir(CLEANUP => 1);
+my $tmp = tmp_dir();
 my $dir = "$tmp/sim";
 
 my ($rc, $j, $out, $err) = run('simulate', 'init', $dir);
@@ -52,7 +26,7 @@ is($rc, 2, 'simulate init again refuses to overwrite: exit 2');
 
 # a key configuration (RFC 9458, 3), as raw bytes
 my $keys = pack('C n n', 1, 0x20, 0) . ("\x42" x 32) . pack('n n n', 4, 1, 1);
-write_file("$tmp/keys", $keys);
+tmp_file('keys', $keys);
 
 my $t0 = time;
 ($rc, $j, $out) = run('simulate', 'doc', $dir, '--keys', "$tmp/keys",
@@ -64,7 +38,7 @@ is($j->{not_after}, $t0 + 600, 'not_after = now + lifetime');
 is(decode_base64($j->{ohttp_keys}), $keys, 'ohttp_keys are the given bytes');
 is(scalar @{$j->{certs}}, 2, 'certs: leaf and root');
 is(length(decode_base64($j->{evidence})), 0x4a0, 'evidence is an SNP-sized report');
-write_file("$tmp/doc.json", $out);
+tmp_file('doc.json', $out);
 
 # the binding, computed here independently
 my $binding = sha512("confer-attestation/v1\0" . pack('Q>', $t0 + 600) . $keys);
@@ -75,7 +49,7 @@ is(substr(decode_base64($j->{evidence}), 0x50, 64), $binding,
 is($rc, 1, 'verify doc without a policy: exit 1');
 is($j->{error}, 'simulated_not_allowed', 'simulated_not_allowed');
 
-my $allow = write_file("$tmp/allow.json",
+my $allow = tmp_file('allow.json',
     '{"allow_simulated": true, "simulated_root": "sim/sim-root.pem"}');
 ($rc, $j, $out, $err) = run('verify', 'doc', "$tmp/doc.json", '--now', $t0,
                             '--policy', $allow);
@@ -93,20 +67,20 @@ binmode $pem;
 local $/;
 my $der = <$pem>;
 close $pem;
-my $fp = write_file("$tmp/fp.json", '{"allow_simulated": true, '
-                    . '"simulated_root": "sha256:' . sha256_hex($der) . '"}');
+my $fp = tmp_file('fp.json', '{"allow_simulated": true, '
+                      . '"simulated_root": "sha256:' . sha256_hex($der) . '"}');
 ($rc, $j) = run('verify', 'doc', "$tmp/doc.json", '--now', $t0, '--policy', $fp);
 is($rc, 0, 'root pinned by sha256: exit 0');
 
 # another simulated root
 run('simulate', 'init', "$tmp/other");
-my $other = write_file("$tmp/other.json",
+my $other = tmp_file('other.json',
     qq({"allow_simulated": true, "simulated_root": "$tmp/other/sim-root.pem"}));
 ($rc, $j) = run('verify', 'doc', "$tmp/doc.json", '--now', $t0, '--policy', $other);
 is_deeply([$rc, $j->{error}], [1, 'unknown_root'], 'another root pinned: unknown_root');
 
 # allowed but without a pin is a policy error
-my $nopin = write_file("$tmp/nopin.json", '{"allow_simulated": true}');
+my $nopin = tmp_file('nopin.json', '{"allow_simulated": true}');
 ($rc, $j) = run('verify', 'doc', "$tmp/doc.json", '--now', $t0, '--policy', $nopin);
 is_deeply([$rc, $j->{error}], [2, 'bad_policy'], 'allow_simulated without simulated_root: bad_policy');
 
@@ -117,29 +91,29 @@ is_deeply([$rc, $j->{error}], [1, 'document_expired'], 'past not_after: document
 # tampering with the document
 my $doc = decode_json(do { open(my $f, '<', "$tmp/doc.json"); local $/; <$f> });
 $doc->{ohttp_keys} = encode_base64($keys . "\0", '');
-write_file("$tmp/bad.json", encode_json($doc));
+tmp_file('bad.json', encode_json($doc));
 ($rc, $j) = run('verify', 'doc', "$tmp/bad.json", '--now', $t0, '--policy', $allow);
 is_deeply([$rc, $j->{error}], [1, 'report_data_mismatch'], 'other ohttp_keys: report_data_mismatch');
 
 $doc->{ohttp_keys} = encode_base64($keys, '');
 $doc->{not_after} = $t0 + 6000;
-write_file("$tmp/bad.json", encode_json($doc));
+tmp_file('bad.json', encode_json($doc));
 ($rc, $j) = run('verify', 'doc', "$tmp/bad.json", '--now', $t0, '--policy', $allow);
 is_deeply([$rc, $j->{error}], [1, 'report_data_mismatch'], 'a later not_after: report_data_mismatch');
 
 $doc->{not_after} = $t0 + 600;
 $doc->{platform} = 'sev-snp';
-write_file("$tmp/bad.json", encode_json($doc));
+tmp_file('bad.json', encode_json($doc));
 ($rc, $j) = run('verify', 'doc', "$tmp/bad.json", '--now', $t0, '--policy', $allow);
 is($rc, 1, 'simulated evidence labelled sev-snp: exit 1 (' . ($j->{error} // '') . ')');
 
 $doc->{platform} = 'simulated';
 $doc->{certs} = [ $doc->{certs}[0] ];
-write_file("$tmp/bad.json", encode_json($doc));
+tmp_file('bad.json', encode_json($doc));
 ($rc, $j) = run('verify', 'doc', "$tmp/bad.json", '--now', $t0, '--policy', $allow);
 is_deeply([$rc, $j->{error}], [1, 'bad_chain'], 'without the root cert: bad_chain');
 
-write_file("$tmp/bad.json", '{"version": 1');
+tmp_file('bad.json', '{"version": 1');
 ($rc, $j) = run('verify', 'doc', "$tmp/bad.json", '--now', $t0, '--policy', $allow);
 is_deeply([$rc, $j->{error}], [1, 'bad_document'], 'truncated JSON: bad_document');
 

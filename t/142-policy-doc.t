@@ -6,34 +6,23 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use JSON::PP;
-use File::Temp 'tempdir';
-use Confer::Unit;
-
-my $cli = build_dir() . '/confer-attest';
-plan skip_all => "$cli is not built (run make)" unless -x $cli;
+use Confer::CLI;
 
 open(my $f, '<', "$FindBin::Bin/../attest/POLICY.md") or die $!;
 my @blocks = do { local $/; <$f> } =~ /```json\n(.*?)```/sg;
 is(scalar @blocks, 2, 'POLICY.md shows two policies');
 
-my $tmp = tempdir(CLEANUP => 1);
-system($cli, 'simulate', 'init', "$tmp/dev/sim") == 0 or die;
-open(my $k, '>', "$tmp/keys") or die;
-print $k "\x01\x00\x20" . ("\x07" x 32) . "\x00\x04\x00\x01\x00\x01";
-close $k;
-my $doc = `$cli simulate doc $tmp/dev/sim --keys $tmp/keys`;
-open(my $d, '>', "$tmp/doc.json") or die;
-print $d $doc;
-close $d;
+my $tmp = tmp_dir();
+my ($rc) = run('simulate', 'init', "$tmp/dev/sim");
+$rc == 0 or die 'simulate init failed';
+my $keys = tmp_file('keys', "\x01\x00\x20" . ("\x07" x 32)
+                            . "\x00\x04\x00\x01\x00\x01");
+my $doc = tmp_file('doc.json', (run('simulate', 'doc', "$tmp/dev/sim",
+                                    '--keys', $keys))[2]);
 
 for my $i (0 .. $#blocks) {
-    my $p = "$tmp/policy$i.json";
-    open(my $o, '>', $p) or die;
-    print $o $blocks[$i];
-    close $o;
-    my $out = `$cli verify doc $tmp/doc.json --policy $p`;
-    my $rc = $? >> 8;
-    my $j = decode_json($out);
+    my ($rc, $j) = run('verify', 'doc', $doc, '--policy',
+                       tmp_file("policy$i.json", $blocks[$i]));
     if ($i == 0) {
         is_deeply([$rc, $j->{error}], [1, 'simulated_not_allowed'],
                   'the production example refuses simulated evidence');

@@ -8,30 +8,13 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use JSON::PP;
-use IPC::Open3;
-use Symbol 'gensym';
-use File::Temp 'tempdir';
-use Confer::Unit;
-
-my $cli = build_dir() . '/confer-attest';
-plan skip_all => "$cli is not built (run make)" unless -x $cli;
+use Confer::CLI;
 
 my $v = vectors_dir() . '/tdx';
 plan skip_all => "no TDX vectors in $v (set CONFER_VECTORS)"
     unless -f "$v/gotdxguest_quote_v5_sample.dat";
 
-sub run {
-    my $pid = open3(my $in, my $out, my $err = gensym, $cli, @_);
-    close $in;
-    local $/;
-    my $stdout = <$out> // '';
-    my $stderr = <$err> // '';
-    waitpid($pid, 0);
-    my $json = eval { decode_json($stdout) };
-    return ($? >> 8, $json, $stdout, $stderr);
-}
-
-my $tmp = tempdir(CLEANUP => 1);
+my $tmp = tmp_dir();
 
 # ATTESTATION-VECTORS.md 3: the v5 sample (body type 3)
 my ($rc, $j, $out, $err) = run('inspect', 'tdx',

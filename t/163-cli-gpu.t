@@ -8,33 +8,9 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use JSON::PP;
-use IPC::Open3;
-use Symbol 'gensym';
-use File::Temp 'tempdir';
-use Confer::Unit;
+use Confer::CLI;
 
-my $cli = build_dir() . '/confer-attest';
-plan skip_all => "$cli is not built (run make)" unless -x $cli;
-
-sub run {
-    my $pid = open3(my $in, my $out, my $err = gensym, $cli, @_);
-    close $in;
-    local $/;
-    my $stdout = <$out> // '';
-    my $stderr = <$err> // '';
-    waitpid($pid, 0);
-    my $json = eval { decode_json($stdout) };
-    return ($? >> 8, $json, $stdout, $stderr);
-}
-
-my $tmp = tempdir(CLEANUP => 1);
-sub file {
-    my ($name, $text) = @_;
-    open(my $f, '>', "$tmp/$name") or die;
-    print $f $text;
-    close $f;
-    return "$tmp/$name";
-}
+my $tmp = tmp_dir();
 
 my $n931 = '931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb';
 my $v = vectors_dir() . '/nvidia';
@@ -63,7 +39,7 @@ SKIP: {
     like($out, qr/^\{"ok":true/, 'ok comes first, as in the other verify commands');
 
     # the same report as binary
-    my $bin = file('report.bin', pack('H*', do {
+    my $bin = tmp_file('report.bin', pack('H*', do {
         local (@ARGV, $/) = "$v/nvtrust_hopperAttestationReport.txt"; <> =~ s/\s+//gr }));
     ($rc, $j) = run('verify', 'gpu', $bin,
         '--certs', "$v/nvtrust_hopperCertChain.txt", '--nonce', $n931);
@@ -111,16 +87,16 @@ SKIP: {
     # the policy on GPUs
     ($rc, $j) = run('verify', 'gpu', "$v/nvtrust_ppcie_gpu_evidence.json",
         '--nonce', $n4760, '--policy',
-        file('p1.json', '{"gpu": {"count": 8, "driver_min": "590.12"}}'));
+        tmp_file('p1.json', '{"gpu": {"count": 8, "driver_min": "590.12"}}'));
     is($rc, 0, 'verify gpu --policy: count 8, driver_min 590.12');
     ($rc, $j) = run('verify', 'gpu', "$v/nvtrust_ppcie_gpu_evidence.json",
         '--nonce', $n4760, '--policy',
-        file('p2.json', '{"gpu": {"driver_min": "590.13"}}'));
+        tmp_file('p2.json', '{"gpu": {"driver_min": "590.13"}}'));
     is_deeply([$rc, $j->{error}], [1, 'gpu_driver_too_old'],
               'verify gpu --policy: driver_min 590.13');
     ($rc, $j) = run('verify', 'gpu', "$v/nvtrust_ppcie_switch_evidence.json",
         '--nonce', $n4760, '--policy',
-        file('p3.json', '{"gpu": {"allow_switch": false}}'));
+        tmp_file('p3.json', '{"gpu": {"allow_switch": false}}'));
     is_deeply([$rc, $j->{error}], [1, 'gpu_switch_not_allowed'],
               'verify gpu --policy: no NVSwitches');
 
@@ -141,7 +117,7 @@ SKIP: {
     ($rc) = run('verify', 'gpu', "$v/nvtrust_hopperAttestationReport.txt",
                 '--certs', "$v/nvtrust_hopperCertChain.txt", '--nonce', 'abc');
     is($rc, 2, 'verify gpu with a short nonce: usage');
-    ($rc, $j) = run('verify', 'gpu', file('bad.json', '[{"x":1}]'),
+    ($rc, $j) = run('verify', 'gpu', tmp_file('bad.json', '[{"x":1}]'),
                     '--nonce', $n931);
     is_deeply([$rc, $j->{error}], [2, 'malformed'],
               'verify gpu of broken evidence JSON: input error');
@@ -174,14 +150,14 @@ ok(-f "$tmp/sim/sim-gpu-ca.pem" && -f "$tmp/sim/sim-gpu-brom.key",
 is((stat "$tmp/sim/sim-gpu-brom.key")[2] & 0777, 0600,
    'the BROM key is mode 0600');
 
-my $keys = file('keys', "\x01\x00\x20" . ("\x07" x 32) . "\x00\x04\x00\x01\x00\x01");
-my $pol = file('sim.json', qq({"platforms": [], "allow_simulated": true,
+my $keys = tmp_file('keys', "\x01\x00\x20" . ("\x07" x 32) . "\x00\x04\x00\x01\x00\x01");
+my $pol = tmp_file('sim.json', qq({"platforms": [], "allow_simulated": true,
     "simulated_root": "$tmp/sim/sim-root.pem", "gpu": {"count": 2}}));
 
 ($rc, $j, $out) = run('simulate', 'gpu', "$tmp/sim", '--nonce', $n931,
                       '--gpus', '2');
 is($rc, 0, 'simulate gpu --gpus 2');
-my $ev = file('gpu.json', $out);
+my $ev = tmp_file('gpu.json', $out);
 my $list = decode_json($out);
 is(scalar @$list, 2, 'two entries of NVIDIA-style evidence JSON');
 is($list->[0]{nonce}, $n931, 'answering the nonce asked for');
@@ -199,7 +175,7 @@ is($j->{devices}[0]{platform}, 'simulated-gpu', 'reported as simulated-gpu');
 ($rc, $j, $out) = run('simulate', 'doc', "$tmp/sim", '--keys', $keys,
                       '--gpus', '2');
 is($rc, 0, 'simulate doc --gpus 2');
-my $doc = file('doc.json', $out);
+my $doc = tmp_file('doc.json', $out);
 ok(exists decode_json($out)->{gpu}, 'the document has a gpu member');
 ($rc, $j) = run('verify', 'doc', $doc, '--policy', $pol);
 is($rc, 0, 'verify doc: the simulated document and its two bound GPUs');
@@ -207,7 +183,7 @@ is(scalar @{$j->{gpus}}, 2, 'verify doc: the GPU facts');
 is($j->{gpus}[0]{driver}, '570.86.15', 'verify doc: a GPU driver');
 like($j->{detail}, qr/GPU/, 'verify doc: the detail says so');
 
-my $pol3 = file('sim3.json', qq({"platforms": [], "allow_simulated": true,
+my $pol3 = tmp_file('sim3.json', qq({"platforms": [], "allow_simulated": true,
     "simulated_root": "$tmp/sim/sim-root.pem", "gpu": {"count": 3}}));
 ($rc, $j) = run('verify', 'doc', $doc, '--policy', $pol3);
 is_deeply([$rc, $j->{error}], [1, 'gpu_count_too_low'],
@@ -219,11 +195,11 @@ is_deeply([$rc, $j->{error}], [1, 'gpu_count_too_low'],
 my $now = time();
 ($rc, $j, $out) = run('simulate', 'doc', "$tmp/sim", '--keys', $keys,
                       '--now', $now);
-my $plain = file('plain.json', $out);
+my $plain = tmp_file('plain.json', $out);
 ($rc, $j) = run('verify', 'doc', $plain, '--policy', $pol);
 is_deeply([$rc, $j->{error}], [1, 'gpu_required'],
           'verify doc: GPU evidence required and absent');
-($rc, $j) = run('verify', 'doc', $plain, '--policy', file('nogpu.json',
+($rc, $j) = run('verify', 'doc', $plain, '--policy', tmp_file('nogpu.json',
     qq({"platforms": [], "allow_simulated": true,
         "simulated_root": "$tmp/sim/sim-root.pem"})));
 like($j->{gpu_nonce} // '', qr/^[0-9a-f]{64}$/,
@@ -231,15 +207,15 @@ like($j->{gpu_nonce} // '', qr/^[0-9a-f]{64}$/,
 
 ($rc, $j, $out) = run('simulate', 'gpu', "$tmp/sim", '--nonce', $j->{gpu_nonce},
                       '--gpus', '2');
-my $bound = file('bound.json', $out);
+my $bound = tmp_file('bound.json', $out);
 ($rc, $j, $out) = run('simulate', 'doc', "$tmp/sim", '--keys', $keys,
                       '--gpu', $bound, '--now', $now);
-($rc, $j) = run('verify', 'doc', file('doc2.json', $out), '--policy', $pol);
+($rc, $j) = run('verify', 'doc', tmp_file('doc2.json', $out), '--policy', $pol);
 is($rc, 0, 'simulate doc --gpu FILE: evidence made for its nonce verifies')
     or diag(encode_json($j));
 ($rc, $j, $out) = run('simulate', 'doc', "$tmp/sim", '--keys', $keys,
                       '--gpu', $ev);
-($rc, $j) = run('verify', 'doc', file('doc3.json', $out), '--policy', $pol);
+($rc, $j) = run('verify', 'doc', tmp_file('doc3.json', $out), '--policy', $pol);
 is_deeply([$rc, $j->{error}], [1, 'gpu_nonce_mismatch'],
           'verify doc: GPU evidence for another nonce');
 
@@ -259,6 +235,7 @@ is($rc, 2, 'but no GPU evidence');
 like($err, qr/not_supported/, 'and says why');
 
 # no leaks, no invalid reads, with the certificate cache freed at exit
+my $cli = cli_path();
 SKIP: {
     skip 'valgrind is not installed', 2 unless -x '/usr/bin/valgrind';
     skip 'no NVIDIA vectors', 2 unless -f "$v/nvtrust_hopperCertChain.txt";

@@ -111,9 +111,13 @@ ok($t->reload('term'), 'reload');
 ($last) = reverse @{ calls() };
 like($last, qr/ fds=0,1,2 /, 'after a reload too, no descriptor of nginx\'s')
     or diag($last);
-# (perl, the tool here, ignores SIGFPE itself: bit 8)
+# (perl, the tool here, ignores SIGFPE itself: bit 8; no program can set
+# signals 32 and 33, which glibc keeps for itself, so an ignored one there
+# comes from what started nginx, as GNU make leaves them: bits 32, 33)
 my ($blk, $ign) = $last =~ / blk=(\S+) ign=(\S+) /;
-ok(defined $blk && hex($blk) == 0 && (hex($ign) & ~0x80) == 0,
+my ($ign_hi, $ign_lo) = map { hex } ($ign // '0' x 16) =~ /^(.{8})(.{8})$/;
+ok(defined $blk && $blk =~ /^0+$/ && defined $ign_lo
+   && ($ign_lo & ~0x80000080) == 0 && ($ign_hi & ~0x1) == 0,
    'no signal blocked or ignored') or diag($last);
 $r = $t->request('term', 'GET /.well-known/confer-attestation');
 my $doc2 = $json->decode($r->body);

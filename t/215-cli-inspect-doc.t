@@ -12,46 +12,20 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use JSON::PP;
 use MIME::Base64;
-use IPC::Open3;
-use Symbol 'gensym';
-use File::Temp 'tempdir';
-use Confer::Unit;
+use Confer::CLI;
 
-my $cli = build_dir() . '/confer-attest';
-plan skip_all => "$cli is not built (run make)" unless -x $cli;
-
-my $tmp = tempdir(CLEANUP => 1);
+my $tmp = tmp_dir();
 my $json = JSON::PP->new->utf8->canonical;
-
-sub run {
-    my $pid = open3(my $in, my $out, my $err = gensym, $cli, @_);
-    close $in;
-    local $/;
-    my $stdout = <$out> // '';
-    my $stderr = <$err> // '';
-    waitpid($pid, 0);
-    my $j = eval { decode_json($stdout) };
-    return ($? >> 8, $j, $stdout, $stderr);
-}
-
-sub put {
-    my ($name, $bytes) = @_;
-    open my $fh, '>', "$tmp/$name" or die;
-    binmode $fh;
-    print $fh $bytes;
-    close $fh;
-    return "$tmp/$name";
-}
 
 my ($rc, $j, $out, $err) = run('simulate', 'init', "$tmp/sim");
 is($rc, 0, 'a simulated platform') or diag($err);
 
 my $c = pack('C n', 7, 0x20) . ("\x42" x 32) . pack('n n n n n', 8, 1, 1, 1, 3);
-my $keys = put('keys', pack('n', length $c) . $c);
+my $keys = tmp_file('keys', pack('n', length $c) . $c);
 
 ($rc, $j, $out) = run('simulate', 'doc', "$tmp/sim", '--keys', $keys,
                       '--gpus', '2');
-my $doc = put('doc.json', $out);
+my $doc = tmp_file('doc.json', $out);
 
 ($rc, $j, $out, $err) = run('inspect', 'doc', $doc);
 is($rc, 0, 'inspect doc: exit 0') or diag($err);
@@ -81,7 +55,7 @@ ok($g->{driver} && $g->{vbios} && length($g->{fwid} // '') == 96,
 my $d = $json->decode($out = do { local $/; open my $fh, '<', $doc; <$fh> });
 my $k2 = pack('C n', 8, 0x20) . ("\x43" x 32) . pack('n n n', 4, 1, 1);
 $d->{ohttp_keys} = encode_base64(pack('n', length $k2) . $k2, '');
-my $other = put('other.json', $json->encode($d));
+my $other = tmp_file('other.json', $json->encode($d));
 ($rc, $j) = run('inspect', 'doc', $other);
 is($rc, 0, 'a document whose keys were swapped: inspect exits 0');
 is($j->{report_data_matches}, JSON::PP::false, 'report_data does not '
@@ -89,13 +63,13 @@ is($j->{report_data_matches}, JSON::PP::false, 'report_data does not '
 is($j->{gpus}{devices}[0]{nonce_matches}, JSON::PP::false, 'nor the GPU '
    . 'nonce');
 ($rc, $j) = run('verify', 'doc', $other, '--policy',
-                put('p.json', '{"platforms":[],"allow_simulated":true,'
+                tmp_file('p.json', '{"platforms":[],"allow_simulated":true,'
                               . '"simulated_root":"' . "$tmp/sim/sim-root.pem"
                               . '"}'));
 is($rc, 1, 'verify doc refuses it');
 is($j->{error}, 'report_data_mismatch', 'report_data_mismatch');
 
-($rc, $j, $out, $err) = run('inspect', 'doc', put('junk', "{}\n"));
+($rc, $j, $out, $err) = run('inspect', 'doc', tmp_file('junk', "{}\n"));
 is($rc, 2, 'not a document: exit 2');
 is($j->{error}, 'bad_document', 'bad_document');
 like($err, qr/not an attestation document/, 'said on stderr');
@@ -109,7 +83,7 @@ SKIP: {
 
     my $b = sub { local $/; open my $fh, '<', "$v/$_[0]" or die;
                   binmode $fh; encode_base64(<$fh>, '') };
-    my $tdx = put('tdx.json', $json->encode({
+    my $tdx = tmp_file('tdx.json', $json->encode({
         version => 1, platform => 'tdx', not_after => 1900000000,
         ohttp_keys => encode_base64(pack('n', length $c) . $c, ''),
         evidence => $b->('gotdxguest_quote_v5_sample.dat'), certs => [],

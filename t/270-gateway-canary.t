@@ -13,7 +13,6 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use IO::Select;
 use IO::Socket::INET;
 use Test::More;
 use Confer::Test;
@@ -54,46 +53,29 @@ client_body_buffer_size 1k;
 EOF
     });
 
-# a raw request from 127.0.0.2, read to the end
-sub from {
-    my ($raw) = @_;
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.2',
-                                  PeerAddr => '127.0.0.1',
-                                  PeerPort => $t->port('gateway'),
-                                  Proto => 'tcp')
-        or die "connect from 127.0.0.2: $@";
-    binmode $s;
-    print $s $raw;
-    my ($out, $sel) = ('', IO::Select->new($s));
-    while ($sel->can_read(10)) {
-        sysread($s, $out, 65536, length $out) or last;
-    }
-    close $s;
-    return $out;
-}
-
 sub request {
     my ($stream) = @_;
     my $body = $t->json->encode({ model => 'mock-model',
         messages => [ { role => 'user', content => "say $c{prompt}" } ],
         mock => { echo => JSON::PP::true, tokens => 40 },
         $stream ? (stream => JSON::PP::true) : () });
-    return from("POST /v1/chat/completions?q=$c{query} HTTP/1.1\r\n"
-                . "Host: localhost\r\nConnection: close\r\n"
-                . "User-Agent: $c{ua}\r\nX-Canary: $c{header}\r\n"
-                . "Cookie: c=$c{cookie}\r\n"
-                . "Content-Type: application/json\r\n"
-                . 'Content-Length: ' . length($body) . "\r\n\r\n$body");
+    return $t->request(gateway => "POST /v1/chat/completions?q=$c{query}",
+        local_addr => '127.0.0.2', body => $body,
+        headers => [ 'User-Agent' => $c{ua}, 'X-Canary' => $c{header},
+                     Cookie => "c=$c{cookie}",
+                     'Content-Type' => 'application/json' ]);
 }
 
 my $plain = request(0);
-like($plain, qr{^HTTP/1\.1 200 }, 'a sealed request from 127.0.0.2');
-like($plain, qr/\Q$c{prompt}\E/, 'the answer echoes the prompt\'s canary');
+is($plain->status, 200, 'a sealed request from 127.0.0.2');
+like($plain->body, qr/\Q$c{prompt}\E/,
+     'the answer echoes the prompt\'s canary');
 
 my $stream = request(1);
-like($stream, qr{^HTTP/1\.1 200 }, 'a streamed one');
-like($stream, qr/\Q$c{prompt}\E/, 'its tokens too');
-like($stream, qr/data: \[DONE\]/, 'to its end');
+is($stream->status, 200, 'a streamed one');
+like($stream->body, qr/\Q$c{prompt}\E/, 'its tokens too');
+ok($stream->complete && $stream->events->[-1]{data} eq '[DONE]',
+   'to its end');
 
 # --- nothing in any file of either nginx --------------------------------------
 

@@ -12,8 +12,6 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use IO::Select;
-use IO::Socket::INET;
 use Test::More;
 use Confer::Test;
 
@@ -65,15 +63,12 @@ location /down/ {
 EOF
 });
 
-my $port = $t->port('front');
-
 # --- the proxied request -----------------------------------------------------
 
 my $body = '{"model":"mock-model","messages":[{"role":"user","content":"'
          . $canary{prompt} . '"}]}';
 
-my $resp = from('127.0.0.2', $port,
-    "POST /v1/chat/completions?q=$canary{query} HTTP/1.1\r\n"
+my $resp = from("POST /v1/chat/completions?q=$canary{query} HTTP/1.1\r\n"
     . "Host: localhost\r\n"
     . "User-Agent: $canary{ua}\r\n"
     . "X-Canary: $canary{header}\r\n"
@@ -106,33 +101,29 @@ like($m->{body}, qr/\Q$canary{prompt}\E/, 'and the body');
 
 # --- the same client: a 404, 400s, a 502 -------------------------------------
 
-$resp = from('127.0.0.2', $port,
-    "GET /static/$path?q=$canary{q404} HTTP/1.1\r\n"
+$resp = from("GET /static/$path?q=$canary{q404} HTTP/1.1\r\n"
     . "Host: localhost\r\nUser-Agent: $canary{ua}\r\n"
     . "Referer: http://$canary{referer}/\r\nConnection: close\r\n\r\n");
 is(status($resp), 404, 'a missing file: 404');
 
-$resp = from('127.0.0.2', $port,
-    "GET /v1/models?q=$canary{q400} HTTP/1.1\r\n"
+$resp = from("GET /v1/models?q=$canary{q400} HTTP/1.1\r\n"
     . "Host: localhost\r\nUser-Agent: $canary{ua400}\r\n"
     . "Referer: http://$canary{ref400}/\r\n"
     . "X-Canary: bad\0$canary{header}\r\n\r\n");
 is(status($resp), 400, 'a NUL in a header: 400');
 
-$resp = from('127.0.0.2', $port,
-    "GET /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n"
+$resp = from("GET /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n"
     . "GET /v1/models?q=$canary{keep400} HTTP/1.1\r\n"
     . "Host: localhost\r\nReferer: http://$canary{keep400}/\r\n"
     . "X-Canary: bad\0$canary{keep400}\r\n\r\n");
 is(join(' ', statuses($resp)), '200 400',
    'a keepalive connection: 200, then 400 for a NUL in a header');
 
-$resp = from('127.0.0.2', $port,
-    "G\x01T /x?q=$canary{line400} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+$resp = from("G\x01T /x?q=$canary{line400} HTTP/1.1\r\n"
+             . "Host: localhost\r\n\r\n");
 is(status($resp), 400, 'an invalid request line: 400');
 
-$resp = from('127.0.0.2', $port,
-    "GET /down/x?q=$canary{q502} HTTP/1.1\r\n"
+$resp = from("GET /down/x?q=$canary{q502} HTTP/1.1\r\n"
     . "Host: localhost\r\nReferer: http://$canary{ref502}/\r\n"
     . "Connection: close\r\n\r\n");
 is(status($resp), 502, 'an upstream that refuses: 502');
@@ -190,24 +181,12 @@ ok(!@hits, 'no canary, real or claimed address in any file of nginx')
 $t->done;
 
 
-# A request from a given local address (Confer::HTTP always uses
-# 127.0.0.1), read until nginx closes the connection.
+# A raw request from 127.0.0.2, read until nginx closes the connection:
+# all it answered, as it came.
 sub from {
-    my ($ip, $port, $raw) = @_;
-    my $s = IO::Socket::INET->new(LocalAddr => $ip, PeerAddr => '127.0.0.1',
-                                  PeerPort => $port, Proto => 'tcp')
-        or die "connect from $ip: $@";
-    binmode $s;
-    print $s $raw;
-    my $sel = IO::Select->new($s);
-    my $out = '';
-    while ($sel->can_read($Confer::HTTP::TIMEOUT)) {
-        my $n = sysread($s, my $buf, 65536);
-        last unless $n;
-        $out .= $buf;
-    }
-    close $s;
-    return $out;
+    my ($raw) = @_;
+    return $t->request(front => raw => $raw, local_addr => '127.0.0.2',
+                       until_close => 1)->raw;
 }
 
 # one regex of several pieces, multiline

@@ -8,8 +8,6 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use IO::Select;
-use IO::Socket::INET;
 use Test::More;
 use Confer::Test;
 
@@ -60,8 +58,7 @@ EOF
 my (%pseudo, %pids);
 
 for (1 .. 24) {
-    my ($a, $pid) = split ' ', body(from('127.0.0.2', $t->port('spread'),
-                                         get('/addr')));
+    my ($a, $pid) = split ' ', from('127.0.0.2', 'spread', '/addr')->body;
     $pseudo{$a}++;
     $pids{$pid}++;
 }
@@ -78,11 +75,11 @@ isnt($p3, $p2, 'another client, another pseudonym');
 
 # --- limit_req still limits one client, and only it --------------------------
 
-is(status(from('127.0.0.2', $t->port('front'), get('/v1/models'))), 200,
+is(from('127.0.0.2', 'front', '/v1/models')->status, 200,
    'limit_req: the first request of 127.0.0.2 passes');
-is(status(from('127.0.0.2', $t->port('front'), get('/v1/models'))), 429,
+is(from('127.0.0.2', 'front', '/v1/models')->status, 429,
    'limit_req: its second is limited');
-is(status(from('127.0.0.3', $t->port('front'), get('/v1/models'))), 200,
+is(from('127.0.0.3', 'front', '/v1/models')->status, 200,
    'limit_req: 127.0.0.3 is not');
 
 my $err = Confer::Test::read_file($t->error_log('front'));
@@ -99,11 +96,7 @@ is(addr('127.0.0.2', 'front'), $p2, 'the same pseudonym after a reload');
 SKIP: {
     skip 'no IPv6 loopback', 2 unless $v6;
 
-    my $s = IO::Socket::IP->new(PeerHost => '::1',
-                                PeerPort => $t->port('fast'));
-    print $s get('/addr');
-    local $/;
-    my $a = body(scalar <$s>);
+    my $a = $t->request(fast => 'GET /addr', host => '::1')->body;
     like($a, qr/^fd[0-9a-f]{2}:[0-9a-f:]+$/,
          'an IPv6 pseudonym is in fd00::/8');
     unlike($a, qr/^::1$/, 'not ::1');
@@ -132,42 +125,12 @@ $t->done;
 
 sub addr {
     my ($ip, $name) = @_;
-    my ($a) = split ' ', body(from($ip, $t->port($name), get('/addr')));
+    my ($a) = split ' ', from($ip, $name, '/addr')->body;
     return $a // '';
 }
 
-sub get {
-    my ($path) = @_;
-    return "GET $path HTTP/1.1\r\nHost: localhost\r\n"
-           . "Connection: close\r\n\r\n";
-}
-
-# A request from a given local address (Confer::HTTP always uses
-# 127.0.0.1), read until nginx closes the connection.
+# a GET from a given local address
 sub from {
-    my ($ip, $port, $raw) = @_;
-    my $s = IO::Socket::INET->new(LocalAddr => $ip, PeerAddr => '127.0.0.1',
-                                  PeerPort => $port, Proto => 'tcp')
-        or die "connect from $ip: $@";
-    binmode $s;
-    print $s $raw;
-    my $sel = IO::Select->new($s);
-    my $out = '';
-    while ($sel->can_read($Confer::HTTP::TIMEOUT)) {
-        my $n = sysread($s, my $buf, 65536);
-        last unless $n;
-        $out .= $buf;
-    }
-    close $s;
-    return $out;
-}
-
-sub status { return ($_[0] =~ m{^HTTP/1\.[01] (\d{3})})[0] // 0 }
-
-sub body {
-    my ($resp) = @_;
-    my ($b) = ($resp // '') =~ /\r\n\r\n(.*)\z/s;
-    $b //= '';
-    $b =~ s/\n\z//;
-    return $b;
+    my ($ip, $name, $path) = @_;
+    return $t->request($name => "GET $path", local_addr => $ip);
 }

@@ -10,8 +10,6 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use IO::Select;
-use IO::Socket::INET;
 use Test::More;
 use Confer::Test;
 
@@ -84,13 +82,13 @@ isnt($untrusted, $pa, 'an untrusted peer cannot choose its pseudonym');
 is($untrusted, (split ' ', get('127.0.0.3', 'lb'))[0],
    '... it keeps its own');
 
-my @two = bodies(from('127.0.0.2', $t->port('lb'),
+my @two = bodies(from('127.0.0.2', 'lb',
     req('/addr', "X-Forwarded-For: $A") . req('/addr', "X-Forwarded-For: $B")
     . req('/addr', '', 1)));
 is(join(' ', map { (split ' ')[0] } @two), "$pa $pb $lb",
    'one keepalive connection, three requests: each its own address');
 
-my $r = from('127.0.0.2', $t->port('lb'),
+my $r = from('127.0.0.2', 'lb',
              req('/v1/models', "X-Forwarded-For: $A", 1));
 like($r, qr{^HTTP/1.1 200 }, 'proxied');
 is($t->mock_requests->[-1]{headers}{'x-forwarded-for'}, $pa,
@@ -103,7 +101,7 @@ is($ra, $lb, 'PROXY protocol: $remote_addr is the balancer\'s pseudonym');
 is($ppa, $pa, '$proxy_protocol_addr is the pseudonym of its address');
 is($port, '[]', '$proxy_protocol_port is empty');
 
-my @pp = bodies(from('127.0.0.2', $t->port('ppreal'),
+my @pp = bodies(from('127.0.0.2', 'ppreal',
     "PROXY TCP4 $B 127.0.0.1 40000 80\r\n" . req('/addr')
     . req('/addr', '', 1)));
 is(scalar @pp, 2, 'PROXY protocol and realip: two requests');
@@ -129,13 +127,13 @@ sub req {
 
 sub get {
     my ($ip, $name, $header) = @_;
-    return (bodies(from($ip, $t->port($name), req('/addr', $header, 1))))[0]
+    return (bodies(from($ip, $name, req('/addr', $header, 1))))[0]
            // '';
 }
 
 sub get_pp {
     my ($ip, $name, $src) = @_;
-    return (bodies(from($ip, $t->port($name),
+    return (bodies(from($ip, $name,
         "PROXY TCP4 $src 127.0.0.1 40000 80\r\n" . req('/addr', '', 1))))[0]
         // '';
 }
@@ -152,22 +150,10 @@ sub bodies {
     return @b;
 }
 
-# A request from a given local address (Confer::HTTP always uses
-# 127.0.0.1), read until nginx closes the connection.
+# A raw request from a given local address, read until nginx closes the
+# connection: all it answered, as it came.
 sub from {
-    my ($ip, $port, $raw) = @_;
-    my $s = IO::Socket::INET->new(LocalAddr => $ip, PeerAddr => '127.0.0.1',
-                                  PeerPort => $port, Proto => 'tcp')
-        or die "connect from $ip: $@";
-    binmode $s;
-    print $s $raw;
-    my $sel = IO::Select->new($s);
-    my $out = '';
-    while ($sel->can_read($Confer::HTTP::TIMEOUT)) {
-        my $n = sysread($s, my $buf, 65536);
-        last unless $n;
-        $out .= $buf;
-    }
-    close $s;
-    return $out;
+    my ($ip, $name, $raw) = @_;
+    return $t->request($name => raw => $raw, local_addr => $ip,
+                       until_close => 1)->raw;
 }

@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
@@ -37,6 +36,7 @@
 #include "attest_int.h"
 #include "attest_snp.h"
 #include "attest_x509.h"
+#include "bench.h"
 
 
 #define ROUNDS   31
@@ -51,51 +51,6 @@ typedef struct {
     uint8_t         sig_der[128];
     size_t          sig_len;
 } snp_case_t;
-
-
-static double
-now_s(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-
-static int
-cmp_double(const void *a, const void *b)
-{
-    double  x = *(const double *) a, y = *(const double *) b;
-
-    return x < y ? -1 : x > y;
-}
-
-
-static uint8_t *
-slurp(const char *path, size_t *n)
-{
-    FILE     *f;
-    long      len;
-    uint8_t  *p;
-
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    p = malloc(len + 1);
-    if (p == NULL || fread(p, 1, len, f) != (size_t) len) {
-        fclose(f);
-        free(p);
-        return NULL;
-    }
-    fclose(f);
-    *n = (size_t) len;
-    return p;
-}
 
 
 /* the unavoidable work: one ECDSA P-384 and the chain's RSA-PSS */
@@ -143,11 +98,11 @@ setup_snp(snp_case_t *c, const char *vdir)
 
     snprintf(path, sizeof(path), "%s/sev-snp/mstav_milan_report_v3.bin",
              vdir);
-    c->report = slurp(path, &c->report_len);
+    c->report = tap_slurp(path, &c->report_len);
     snprintf(path, sizeof(path), "%s/sev-snp/mstav_milan_vcek.pem", vdir);
-    c->certs[0].p = slurp(path, &c->certs[0].n);
+    c->certs[0].p = tap_slurp(path, &c->certs[0].n);
     snprintf(path, sizeof(path), "%s/sev-snp/amd_ask_ark_milan.pem", vdir);
-    c->certs[1].p = slurp(path, &c->certs[1].n);
+    c->certs[1].p = tap_slurp(path, &c->certs[1].n);
 
     if (c->report == NULL || c->certs[0].p == NULL || c->certs[1].p == NULL)
     {
@@ -443,13 +398,13 @@ setup_gpu(gpu_case_t *c, const char *vdir)
 
     snprintf(path, sizeof(path), "%s/nvidia/nvtrust_hopperAttestationReport"
              ".txt", vdir);
-    hex = slurp(path, &n);
+    hex = tap_slurp(path, &n);
     snprintf(path, sizeof(path), "%s/nvidia/nvtrust_hopperCertChain.txt",
              vdir);
-    c->chain = slurp(path, &c->chain_len);
+    c->chain = tap_slurp(path, &c->chain_len);
     snprintf(path, sizeof(path), "%s/nvidia/nvtrust_ppcie_gpu_evidence.json",
              vdir);
-    c->json = slurp(path, &c->json_len);
+    c->json = tap_slurp(path, &c->json_len);
 
     if (hex == NULL || c->chain == NULL || c->json == NULL) {
         free(hex);
@@ -529,35 +484,34 @@ ratio(int (*full)(void *), int (*raw)(void *), void *c, int *ok)
     *ok = full(c) && raw(c);
 
     for (r = 0; r < ROUNDS; r++) {
-        t = now_s();
+        t = bench_now();
         for (i = 0; i < PER; i++) {
             *ok &= full(c);
         }
-        tf[r] = now_s() - t;
+        tf[r] = bench_now() - t;
 
-        t = now_s();
+        t = bench_now();
         for (i = 0; i < PER; i++) {
             *ok &= raw(c);
         }
-        tr[r] = now_s() - t;
+        tr[r] = bench_now() - t;
     }
 
-    qsort(tf, ROUNDS, sizeof(double), cmp_double);
-    qsort(tr, ROUNDS, sizeof(double), cmp_double);
-
-    return tf[ROUNDS / 2] / tr[ROUNDS / 2];
+    return bench_median(tf, ROUNDS) / bench_median(tr, ROUNDS);
 }
 
 
 static void
-emit(const char *name, double value, double goal, const char *detail,
+emit(const char *name, double value, double limit, const char *detail,
     int ok)
 {
-    printf("{\"section\":\"attest\",\"name\":\"%s\",\"value\":%.3f,"
-           "\"unit\":\"ratio\",\"goal\":\"<= %.2f\",\"met\":%s,"
-           "\"detail\":\"%s%s\"}\n", name, value, goal,
-           !ok ? "null" : value <= goal ? "true" : "false", detail,
-           ok ? "" : " (a verification FAILED, figure void)");
+    char  goal[16], text[1024];
+
+    snprintf(goal, sizeof(goal), "<= %.2f", limit);
+    snprintf(text, sizeof(text), "%s%s", detail,
+             ok ? "" : " (a verification FAILED, figure void)");
+    bench_emit("attest", name, value, "ratio", goal,
+               ok ? value <= limit : -1, text);
 }
 
 
@@ -571,10 +525,8 @@ main(int argc, char **argv)
     doc_case_t   doc;
     gpu_case_t  *gpu;
 
-    vdir = getenv("CONFER_VECTORS");
-    if (vdir == NULL) {
-        vdir = argc > 1 ? argv[1] : "../shared/vectors";
-    }
+    vdir = getenv("CONFER_VECTORS") == NULL && argc > 1 ? argv[1]
+                                                       : tap_vectors_dir();
 
     memset(&snp, 0, sizeof(snp));
 

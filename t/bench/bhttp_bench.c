@@ -15,34 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "confer_bhttp.h"
 #include "confer_pad.h"
+#include "bench.h"
 
 
 #define EVENTS  2000
-
-
-static double
-now(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-
-static void
-figure(const char *name, double value, const char *unit, const char *goal,
-    int met, const char *detail)
-{
-    printf("{\"section\":\"bhttp\",\"name\":\"%s\",\"value\":%.4f,"
-           "\"unit\":\"%s\",\"goal\":\"%s\",\"met\":%s,\"detail\":\"%s\"}\n",
-           name, value, unit, goal,
-           met < 0 ? "null" : met ? "true" : "false", detail);
-}
 
 
 /* an OpenAI-style chat.completion.chunk event carrying one token */
@@ -90,10 +69,10 @@ main(void)
         padded += confer_pad_chunk_wire(confer_bhttp_chunk_size(len));
     }
 
-    figure("sse_pad_bytes", (double) padded / plain, "ratio", "<= 2.0",
-           (double) padded / plain <= 2.0,
-           "wire bytes of 2000 padded token events (quantum 256) over "
-           "unpadded");
+    bench_emit("bhttp", "sse_pad_bytes", (double) padded / plain, "ratio",
+               "<= 2.0", (double) padded / plain <= 2.0,
+               "wire bytes of 2000 padded token events (quantum 256) over "
+               "unpadded");
 
     /* 2. whole requests padded to their bucket, 200 B to 32 KiB */
     req_plain = 0;
@@ -103,10 +82,11 @@ main(void)
         req_padded += confer_pad_bucket(n);
     }
 
-    figure("request_pad_bytes", (double) req_padded / req_plain, "ratio",
-           "<= 1.5", (double) req_padded / req_plain <= 1.5,
-           "bucket-padded over unpadded BHTTP request sizes, 200 B to "
-           "32 KiB in 12% steps");
+    bench_emit("bhttp", "request_pad_bytes",
+               (double) req_padded / req_plain, "ratio", "<= 1.5",
+               (double) req_padded / req_plain <= 1.5,
+               "bucket-padded over unpadded BHTTP request sizes, 200 B to "
+               "32 KiB in 12% steps");
 
     /* 3. the gateway's CPU per streamed byte: decode + strip vs memcpy */
     stream = malloc(EVENTS * 600 + 1024);
@@ -128,14 +108,14 @@ main(void)
     t_gw = 0;
 
     for (round = 0; round < 50; round++) {
-        t0 = now();
+        t0 = bench_now();
         for (off = 0; off < total; off += 256) {
             k = total - off < 256 ? total - off : 256;
             memcpy(copy + off, stream + off, k);
         }
-        t_copy += now() - t0;
+        t_copy += bench_now() - t0;
 
-        t0 = now();
+        t0 = bench_now();
         confer_bhttp_decoder_init(&d, 1, scratch, sizeof(scratch), NULL);
         confer_pad_strip_init(&st);
         for (off = 0; off < total; off += 256) {
@@ -152,17 +132,17 @@ main(void)
                 }
             }
         }
-        t_gw += now() - t0;
+        t_gw += bench_now() - t0;
     }
 
     if (copy[0] == 0xff) {
         printf("#\n");         /* keep the copies */
     }
 
-    figure("gateway_cpu", t_copy > 0 ? t_gw / t_copy : 0, "ratio",
-           "informational", -1,
-           "time to decode a streamed BHTTP response and strip its SSE "
-           "padding, in 256-byte pieces, over memcpy of the same bytes");
+    bench_emit("bhttp", "gateway_cpu", t_copy > 0 ? t_gw / t_copy : 0,
+               "ratio", "informational", -1,
+               "time to decode a streamed BHTTP response and strip its SSE "
+               "padding, in 256-byte pieces, over memcpy of the same bytes");
 
     free(stream);
     free(copy);

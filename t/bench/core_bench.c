@@ -15,12 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/evp.h>
 #include <sodium.h>
 
 #include "confer_chunked.h"
+#include "bench.h"
 
 
 #define REPS  31
@@ -35,45 +35,6 @@ lookup(void *data, uint8_t key_id)
     (void) data;
 
     return key_id == key.config.key_id ? &key : NULL;
-}
-
-
-static double
-now(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-
-static int
-cmp_double(const void *a, const void *b)
-{
-    double  x = *(const double *) a, y = *(const double *) b;
-
-    return x < y ? -1 : x > y;
-}
-
-
-static double
-median(double *v, int n)
-{
-    qsort(v, n, sizeof(double), cmp_double);
-    return v[n / 2];
-}
-
-
-static void
-emit(const char *name, double value, const char *goal, int met,
-    const char *detail)
-{
-    printf("{\"section\":\"core\",\"name\":\"%s\",\"value\":%.4f,"
-           "\"unit\":\"ratio\",\"goal\":\"%s\",\"met\":%s,"
-           "\"detail\":\"%s\"}\n", name, value, goal,
-           met < 0 ? "null" : met ? "true" : "false", detail);
-    fflush(stdout);
 }
 
 
@@ -178,19 +139,19 @@ bench_chunks(size_t size, const char *label)
         base_s[r] = ours_s[r] = base_o[r] = ours_o[r] = 0;
 
         for (done = 0; done < iters; done += batch) {
-            t = now();
+            t = bench_now();
             for (j = 0; j < batch; j++) {
                 iv[11] = (uint8_t) j;
                 raw_seal(enc, iv, pt, size, ct);
             }
-            base_s[r] += now() - t;
+            base_s[r] += bench_now() - t;
 
-            t = now();
+            t = bench_now();
             for (j = 0; j < batch; j++) {
                 confer_chunked_response_seal(&s2, pt, size, 0, stream, csize,
                                              &n);
             }
-            ours_s[r] += now() - t;
+            ours_s[r] += bench_now() - t;
 
             for (j = 0, off = 0; j < batch; j++) {
                 confer_chunked_response_seal(&s, pt, size, 0, many + off,
@@ -198,16 +159,16 @@ bench_chunks(size_t size, const char *label)
                 off += n;
             }
 
-            t = now();
+            t = bench_now();
             for (j = 0; j < batch; j++) {
                 iv[11] = (uint8_t) j;
                 if (!raw_open(dec, iv, rawct + j * (size + 16), size, out)) {
                     abort();
                 }
             }
-            base_o[r] += now() - t;
+            base_o[r] += bench_now() - t;
 
-            t = now();
+            t = bench_now();
             for (j = 0, off = 0; j < batch; j++) {
                 if (confer_chunked_feed(&rd, many + off, csize, &used, &p,
                                         &ptn) != CONFER_OHTTP_OK
@@ -217,7 +178,7 @@ bench_chunks(size_t size, const char *label)
                 }
                 off += csize;
             }
-            ours_o[r] += now() - t;
+            ours_o[r] += bench_now() - t;
         }
 
         /* throughput ratio of this repetition */
@@ -225,8 +186,8 @@ bench_chunks(size_t size, const char *label)
         base_o[r] /= ours_o[r];
     }
 
-    rs = median(base_s, REPS);
-    ro = median(base_o, REPS);
+    rs = bench_median(base_s, REPS);
+    ro = bench_median(base_o, REPS);
 
     snprintf(name, sizeof(name), "chunked_seal_aes256gcm_%s", label);
     snprintf(detail, sizeof(detail),
@@ -234,10 +195,10 @@ bench_chunks(size_t size, const char *label)
              "length, nonce XOR counter, AEAD) over raw EVP AES-256-GCM "
              "encrypt+tag with a pre-keyed context on the same data; "
              "median of %d repetition ratios, %zu messages each, baseline "
-             "and ours alternating every 16", label, REPS,
-             iters);
-    emit(name, rs, size >= 16384 ? ">= 0.9" : "report (goal applies from "
-         "16 KiB)", size >= 16384 ? rs >= 0.9 : -1, detail);
+             "and ours alternating every 16", label, REPS, iters);
+    bench_emit("core", name, rs, "ratio",
+               size >= 16384 ? ">= 0.9" : "report (goal applies from 16 KiB)",
+               size >= 16384 ? rs >= 0.9 : -1, detail);
 
     snprintf(name, sizeof(name), "chunked_open_aes256gcm_%s", label);
     snprintf(detail, sizeof(detail),
@@ -245,10 +206,10 @@ bench_chunks(size_t size, const char *label)
              "tag check, plaintext only after verification) over raw EVP "
              "AES-256-GCM decrypt+tag check with a pre-keyed context; "
              "median of %d repetition ratios, %zu messages each, baseline "
-             "and ours alternating every 16", label, REPS,
-             iters);
-    emit(name, ro, size >= 16384 ? ">= 0.9" : "report (goal applies from "
-         "16 KiB)", size >= 16384 ? ro >= 0.9 : -1, detail);
+             "and ours alternating every 16", label, REPS, iters);
+    bench_emit("core", name, ro, "ratio",
+               size >= 16384 ? ">= 0.9" : "report (goal applies from 16 KiB)",
+               size >= 16384 ? ro >= 0.9 : -1, detail);
 
     confer_chunked_reader_cleanup(&rd);
     confer_ohttp_cleanup(&c);
@@ -284,16 +245,16 @@ bench_setup(void)
     crypto_scalarmult_base(pk, sk);
 
     for (r = 0; r < REPS; r++) {
-        t = now();
+        t = bench_now();
         for (i = 0; i < iters; i++) {
             pk[0] ^= (uint8_t) i;
             if (crypto_scalarmult(dh, sk, pk) != 0) {
                 pk[0] ^= 1;
             }
         }
-        base[r] = now() - t;
+        base[r] = bench_now() - t;
 
-        t = now();
+        t = bench_now();
         for (i = 0; i < iters; i++) {
             confer_hpke_setup_base_s(&hs, &suite, key.kp.pk, 32,
                                      (uint8_t *) "info", 4, enc);
@@ -302,10 +263,10 @@ bench_setup(void)
             confer_hpke_cleanup(&hs);
             confer_hpke_cleanup(&hr);
         }
-        ours[r] = now() - t;
+        ours[r] = bench_now() - t;
 
         /* the whole per-exchange key work of OHTTP, both sides */
-        t = now();
+        t = bench_now();
         for (i = 0; i < iters; i++) {
             confer_ohttp_init(&c);
             confer_ohttp_init(&s);
@@ -318,7 +279,7 @@ bench_setup(void)
             confer_ohttp_cleanup(&c);
             confer_ohttp_cleanup(&s);
         }
-        full[r] = now() - t;
+        full[r] = bench_now() - t;
     }
 
     for (r = 0; r < REPS; r++) {
@@ -326,27 +287,27 @@ bench_setup(void)
         ratio_f[r] = full[r] / base[r];
     }
 
-    ratio = median(ratio_s, REPS);
+    ratio = bench_median(ratio_s, REPS);
     snprintf(detail, sizeof(detail),
              "client SetupBaseS + server SetupBaseR (AES-256-GCM; 3 X25519 "
              "scalar multiplications: ephemeral key, sender DH, receiver "
              "DH; plus 8 HMAC-SHA256 and one AES key schedule per side) "
              "over one raw libsodium crypto_scalarmult; %.1f us vs %.1f "
              "us; median of %d repetition ratios, %zu each, alternating",
-             median(ours, REPS) / iters * 1e6,
-             median(base, REPS) / iters * 1e6, REPS, iters);
-    emit("hpke_setup_per_message_vs_x25519", ratio,
-         "report (3 scalar multiplications is the floor)", -1, detail);
+             bench_median(ours, REPS) / iters * 1e6,
+             bench_median(base, REPS) / iters * 1e6, REPS, iters);
+    bench_emit("core", "hpke_setup_per_message_vs_x25519", ratio, "ratio",
+               "report (3 scalar multiplications is the floor)", -1, detail);
 
-    ratio = median(ratio_f, REPS);
+    ratio = bench_median(ratio_f, REPS);
     snprintf(detail, sizeof(detail),
              "all per-exchange key work of chunked OHTTP on both sides "
              "(HPKE setups, response nonce, response key derivation) over "
              "one raw crypto_scalarmult; %.1f us; median of %d repetition "
              "ratios, %zu each",
-             median(full, REPS) / iters * 1e6, REPS, iters);
-    emit("ohttp_exchange_keys_vs_x25519", ratio,
-         "report (3 scalar multiplications is the floor)", -1, detail);
+             bench_median(full, REPS) / iters * 1e6, REPS, iters);
+    bench_emit("core", "ohttp_exchange_keys_vs_x25519", ratio, "ratio",
+               "report (3 scalar multiplications is the floor)", -1, detail);
 }
 
 

@@ -19,6 +19,7 @@
  */
 
 #include "../unit/tdx_synth.h"
+#include "bench.h"
 
 
 #define REPS  15
@@ -44,62 +45,14 @@ typedef struct {
 } bench_t;
 
 
+/* a file of the vectors' tdx/ directory */
 static uint8_t *
 slurp(const char *dir, const char *name, size_t *n)
 {
-    FILE     *f;
-    long      len;
-    char      path[1024];
-    uint8_t  *p;
+    char  path[1024];
 
     snprintf(path, sizeof(path), "%s/tdx/%s", dir, name);
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    p = malloc(len + 1);
-    if (p == NULL || fread(p, 1, len, f) != (size_t) len) {
-        fclose(f);
-        free(p);
-        return NULL;
-    }
-    fclose(f);
-    *n = (size_t) len;
-    return p;
-}
-
-
-static double
-now_s(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-
-static int
-cmp_double(const void *a, const void *b)
-{
-    double  x = *(const double *) a, y = *(const double *) b;
-
-    return x < y ? -1 : x > y;
-}
-
-
-static void
-emit(const char *name, double value, const char *goal, int met,
-    const char *detail)
-{
-    printf("{\"section\":\"tdx\",\"name\":\"%s\",\"value\":%.4f,"
-           "\"unit\":\"ratio\",\"goal\":\"%s\",\"met\":%s,"
-           "\"detail\":\"%s\"}\n", name, value, goal,
-           met < 0 ? "null" : met ? "true" : "false", detail);
-    fflush(stdout);
+    return tap_slurp(path, n);
 }
 
 
@@ -219,11 +172,11 @@ rep(const bench_t *b, int full, size_t iters, double *base, double *mine)
     *mine = 0;
 
     for (i = 0; i < iters; i++) {
-        t0 = now_s();
+        t0 = bench_now();
         bad |= !baseline(b, full);
-        t1 = now_s();
+        t1 = bench_now();
         bad |= !ours(b, full);
-        t2 = now_s();
+        t2 = bench_now();
         *base += t1 - t0;
         *mine += t2 - t1;
     }
@@ -242,8 +195,9 @@ static void
 measure(const bench_t *b, int full, const char *name, const char *goal,
     double limit, const char *checks)
 {
-    int     r;
+    int     i;
     char    detail[768];
+    double  r;
     size_t  iters;
     double  base[REPS], mine[REPS], ratio[REPS];
 
@@ -251,22 +205,20 @@ measure(const bench_t *b, int full, const char *name, const char *goal,
     rep(b, full, 10, &base[0], &mine[0]);
     iters = (size_t) (0.1 / (base[0] + mine[0])) + 1;
 
-    for (r = 0; r < REPS; r++) {
-        rep(b, full, iters, &base[r], &mine[r]);
-        ratio[r] = mine[r] / base[r];
+    for (i = 0; i < REPS; i++) {
+        rep(b, full, iters, &base[i], &mine[i]);
+        ratio[i] = mine[i] / base[i];
     }
-
-    qsort(base, REPS, sizeof(double), cmp_double);
-    qsort(mine, REPS, sizeof(double), cmp_double);
-    qsort(ratio, REPS, sizeof(double), cmp_double);
 
     snprintf(detail, sizeof(detail),
              "attest_tdx_verify of %s%s, %.1f us per call, vs %s with "
              "OpenSSL on keys parsed beforehand, %.1f us; alternating call "
              "by call, median ratio of %d repetitions",
              b->what, full ? " with its collateral and CRLs" : "",
-             mine[REPS / 2] * 1e6, checks, base[REPS / 2] * 1e6, REPS);
-    emit(name, ratio[REPS / 2], goal, ratio[REPS / 2] <= limit, detail);
+             bench_median(mine, REPS) * 1e6, checks,
+             bench_median(base, REPS) * 1e6, REPS);
+    r = bench_median(ratio, REPS);
+    bench_emit("tdx", name, r, "ratio", goal, r <= limit, detail);
 }
 
 
@@ -277,10 +229,7 @@ load_vectors(bench_t *b)
     size_t       n;
     const char  *dir;
 
-    dir = getenv("CONFER_VECTORS");
-    if (dir == NULL) {
-        dir = "../shared/vectors";
-    }
+    dir = tap_vectors_dir();
 
     b->quote = slurp(dir, "gotdxguest_quote_v5_sample.dat", &b->n);
     b->col.tcb_info = slurp(dir, "tinfoil_tcb_info_90c06f000000.json", &n);

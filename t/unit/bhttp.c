@@ -247,32 +247,6 @@ decodes_hex(int response, const char *hex, confer_bhttp_rc_t want,
 
 
 static void
-test_varint(void)
-{
-    uint8_t  b[8];
-
-    /* RFC 9000, A.1 examples */
-    is_int(confer_bhttp_varint_put(b, 151288809941952652ULL), 8,
-           "varint: 8-byte example is 8 bytes");
-    is_mem(b, 8, "\xc2\x19\x7c\x5e\xff\x14\xe8\x8c", 8,
-           "varint: 151288809941952652 as in RFC 9000");
-    confer_bhttp_varint_put(b, 494878333);
-    is_mem(b, 4, "\x9d\x7f\x3e\x7d", 4, "varint: 494878333");
-    confer_bhttp_varint_put(b, 15293);
-    is_mem(b, 2, "\x7b\xbd", 2, "varint: 15293");
-    confer_bhttp_varint_put(b, 37);
-    is_mem(b, 1, "\x25", 1, "varint: 37");
-    is_int(confer_bhttp_varint_len(63), 1, "varint: 63 is one byte");
-    is_int(confer_bhttp_varint_len(64), 2, "varint: 64 is two bytes");
-    is_int(confer_bhttp_varint_len(16384), 4, "varint: 16384 is four");
-    is_int(confer_bhttp_varint_len(CONFER_BHTTP_VARINT_MAX), 8,
-           "varint: 2^62-1 is eight");
-    is_int(confer_bhttp_varint_len(CONFER_BHTTP_VARINT_MAX + 1), 0,
-           "varint: 2^62 cannot be written");
-}
-
-
-static void
 test_rfc_examples(void)
 {
     uint8_t                  m[1024], out[1024];
@@ -926,7 +900,6 @@ test_strerror(void)
 int
 main(void)
 {
-    test_varint();
     test_rfc_examples();
     test_content_length();
     test_invalid();

@@ -5,15 +5,9 @@
  * verified, a cut stream is an error, a chunk above the bound is refused.
  */
 
-#include <jansson.h>
-
-#include "tap.h"
+#include "ohttp_test.h"
 #include "confer_chunked.h"
 
-
-typedef struct {
-    confer_ohttp_key_t  key;
-} keyring_t;
 
 /* what a reader produced: each chunk as 4-byte length then bytes */
 typedef struct {
@@ -22,15 +16,6 @@ typedef struct {
     int                 chunks;
     confer_ohttp_err_t  rc;
 } record_t;
-
-
-static const confer_ohttp_key_t *
-lookup(void *data, uint8_t key_id)
-{
-    keyring_t  *kr = data;
-
-    return key_id == kr->key.config.key_id ? &kr->key : NULL;
-}
 
 
 static void
@@ -99,18 +84,6 @@ run_reader(confer_chunked_reader_t *rd, const uint8_t *in, size_t n,
 }
 
 
-static size_t
-hexv(json_t *o, const char *k, uint8_t *out, size_t cap)
-{
-    long         n;
-    const char  *s;
-
-    s = json_string_value(json_object_get(o, k));
-    n = s ? tap_unhex(s, out, cap) : -1;
-    return n < 0 ? 0 : (size_t) n;
-}
-
-
 static record_t  rec_a, rec_b;
 static uint8_t   rdbuf[1 << 20];
 
@@ -119,32 +92,23 @@ static void
 draft_example(json_t *v)
 {
     int                      allsame;
-    size_t                   i, n, kcn, skn, reqn, encn, resn, eresn,
-                             saltn, off, split[3];
-    uint8_t                  kcb[256], sk[32], esk[32], req[256], ereq[512],
-                             res[64], eres[256], salt[64], want[64],
-                             buf[1024];
+    size_t                   i, n, off, split[3];
+    uint8_t                  want[64], buf[1024];
     json_t                  *sp;
     keyring_t                kr;
+    ohttp_example_t          ex;
     confer_ohttp_ctx_t       c, s;
     confer_hpke_suite_t      suite = { 0x20, 1, 1 };
     confer_chunked_reader_t  rd;
 
-    kcn = hexv(v, "key_config", kcb, sizeof(kcb));
-    skn = hexv(v, "gateway_secret_key", sk, sizeof(sk));
-    hexv(v, "client_ephemeral_secret_key", esk, sizeof(esk));
-    reqn = hexv(v, "bhttp_request", req, sizeof(req));
-    encn = hexv(v, "encapsulated_request", ereq, sizeof(ereq));
-    resn = hexv(v, "bhttp_response", res, sizeof(res));
-    eresn = hexv(v, "encapsulated_response", eres, sizeof(eres));
-    saltn = hexv(v, "response_salt", salt, sizeof(salt));
+    ohttp_example_load(v, &ex);
 
-    confer_keyconfig_decode(kcb, kcn, &kr.key.config, &n);
-    confer_hpke_keypair_from_sk(sk, skn, &kr.key.kp);
+    confer_keyconfig_decode(ex.kc, ex.kc_n, &kr.key.config, &n);
+    confer_hpke_keypair_from_sk(ex.sk, ex.sk_n, &kr.key.kp);
 
     /* client writes the request in the example's chunks */
     confer_ohttp_init(&c);
-    confer_ohttp_test_set_ephemeral(&c, esk, 32);
+    confer_ohttp_test_set_ephemeral(&c, ex.esk, 32);
     ok(confer_chunked_request_begin(&c, &kr.key.config, &suite, buf,
                                     sizeof(buf), &n) == CONFER_OHTTP_OK
        && n == 39, "draft: request header and enc written");
@@ -153,33 +117,33 @@ draft_example(json_t *v)
     for (i = 0; i < json_array_size(sp); i++) {
         split[i] = json_integer_value(json_array_get(sp, i));
     }
-    ok(confer_chunked_request_seal(&c, req, split[0], 0, buf + off,
+    ok(confer_chunked_request_seal(&c, ex.req, split[0], 0, buf + off,
                                    sizeof(buf) - off, &n) == CONFER_OHTTP_OK
        && n == confer_chunked_chunk_size(split[0], 0),
        "draft: first chunk (%zu bytes) sealed, size predicted", split[0]);
     off += n;
-    confer_chunked_request_seal(&c, req + split[0], split[1], 0, buf + off,
+    confer_chunked_request_seal(&c, ex.req + split[0], split[1], 0, buf + off,
                                 sizeof(buf) - off, &n);
     off += n;
-    ok(confer_chunked_request_seal(&c, req + split[0] + split[1],
-                                   reqn - split[0] - split[1], 1, buf + off,
+    ok(confer_chunked_request_seal(&c, ex.req + split[0] + split[1],
+                                   ex.req_n - split[0] - split[1], 1, buf + off,
                                    sizeof(buf) - off, &n) == CONFER_OHTTP_OK
-       && n == confer_chunked_chunk_size(reqn - split[0] - split[1], 1),
+       && n == confer_chunked_chunk_size(ex.req_n - split[0] - split[1], 1),
        "draft: final chunk sealed");
     off += n;
-    is_mem(buf, off, ereq, encn, "draft: chunked request byte-exact");
-    is_int(confer_chunked_request_seal(&c, req, 1, 0, buf, sizeof(buf), &n),
+    is_mem(buf, off, ex.ereq, ex.ereq_n, "draft: chunked request byte-exact");
+    is_int(confer_chunked_request_seal(&c, ex.req, 1, 0, buf, sizeof(buf), &n),
            CONFER_OHTTP_ERR_STATE, "draft: nothing after the final chunk");
 
     /* server reads it, in one piece and byte by byte */
     confer_ohttp_init(&s);
     confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf,
                                        sizeof(rdbuf));
-    is_int(run_reader(&rd, ereq, encn, 0, 0, &rec_a), CONFER_OHTTP_OK,
+    is_int(run_reader(&rd, ex.ereq, ex.ereq_n, 0, 0, &rec_a), CONFER_OHTTP_OK,
            "draft: server reads the request");
     is_int(rec_a.chunks, 3, "draft: in three chunks");
-    ok(rec_a.len == reqn + 12 && memcmp(rec_a.data + 4, req, 12) == 0
-       && memcmp(rec_a.data + 20, req + 12, 13) == 0,
+    ok(rec_a.len == ex.req_n + 12 && memcmp(rec_a.data + 4, ex.req, 12) == 0
+       && memcmp(rec_a.data + 20, ex.req + 12, 13) == 0,
        "draft: chunk plaintexts are the BHTTP request's pieces");
     confer_chunked_reader_cleanup(&rd);
     confer_ohttp_cleanup(&s);
@@ -189,7 +153,7 @@ draft_example(json_t *v)
         confer_ohttp_init(&s);
         confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf,
                                            sizeof(rdbuf));
-        run_reader(&rd, ereq, encn, i, 0, &rec_b);
+        run_reader(&rd, ex.ereq, ex.ereq_n, i, 0, &rec_b);
         allsame &= rec_b.rc == CONFER_OHTTP_OK && rec_b.len == rec_a.len
                    && memcmp(rec_b.data, rec_a.data, rec_a.len) == 0;
         confer_chunked_reader_cleanup(&rd);
@@ -201,8 +165,8 @@ draft_example(json_t *v)
     confer_ohttp_init(&s);
     confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf,
                                        sizeof(rdbuf));
-    run_reader(&rd, ereq, encn, 0, 0, &rec_b);
-    confer_ohttp_test_set_response_nonce(&s, salt + 32, saltn - 32);
+    run_reader(&rd, ex.ereq, ex.ereq_n, 0, 0, &rec_b);
+    confer_ohttp_test_set_response_nonce(&s, ex.salt + 32, ex.salt_n - 32);
     ok(confer_chunked_response_begin(&s, buf, sizeof(buf), &n)
        == CONFER_OHTTP_OK && n == 16, "draft: response nonce written");
     n = hexv(v, "response_key", want, sizeof(want));
@@ -215,29 +179,29 @@ draft_example(json_t *v)
     for (i = 0; i < json_array_size(sp); i++) {
         split[i] = json_integer_value(json_array_get(sp, i));
     }
-    confer_chunked_response_seal(&s, res, split[0], 0, buf + off,
+    confer_chunked_response_seal(&s, ex.res, split[0], 0, buf + off,
                                  sizeof(buf) - off, &n);
     off += n;
-    confer_chunked_response_seal(&s, res + split[0], split[1], 0, buf + off,
+    confer_chunked_response_seal(&s, ex.res + split[0], split[1], 0, buf + off,
                                  sizeof(buf) - off, &n);
     off += n;
-    confer_chunked_response_seal(&s, res + split[0] + split[1],
-                                 resn - split[0] - split[1], 1, buf + off,
+    confer_chunked_response_seal(&s, ex.res + split[0] + split[1],
+                                 ex.res_n - split[0] - split[1], 1, buf + off,
                                  sizeof(buf) - off, &n);
     off += n;
-    is_mem(buf, off, eres, eresn, "draft: chunked response byte-exact");
-    is_int(confer_chunked_response_seal(&s, res, 1, 1, buf, sizeof(buf), &n),
+    is_mem(buf, off, ex.eres, ex.eres_n, "draft: chunked response byte-exact");
+    is_int(confer_chunked_response_seal(&s, ex.res, 1, 1, buf, sizeof(buf), &n),
            CONFER_OHTTP_ERR_STATE, "draft: nothing after the final chunk");
     confer_chunked_reader_cleanup(&rd);
     confer_ohttp_cleanup(&s);
 
     /* client reads the response */
     confer_chunked_response_reader_init(&rd, &c, rdbuf, sizeof(rdbuf));
-    is_int(run_reader(&rd, eres, eresn, 1, 0, &rec_a), CONFER_OHTTP_OK,
+    is_int(run_reader(&rd, ex.eres, ex.eres_n, 1, 0, &rec_a), CONFER_OHTTP_OK,
            "draft: client reads the response byte by byte");
-    ok(rec_a.chunks == 3 && rec_a.len == 12 + resn
-       && rec_a.data[4] == res[0] && rec_a.data[9] == res[1]
-       && rec_a.data[10] == res[2], "draft: the BHTTP response, 1+2+0");
+    ok(rec_a.chunks == 3 && rec_a.len == 12 + ex.res_n
+       && rec_a.data[4] == ex.res[0] && rec_a.data[9] == ex.res[1]
+       && rec_a.data[10] == ex.res[2], "draft: the BHTTP response, 1+2+0");
     confer_chunked_reader_cleanup(&rd);
 
     confer_ohttp_cleanup(&c);
@@ -267,14 +231,7 @@ exchange(uint16_t aead)
         msg[i] = (uint8_t) (i * 31 + (i >> 8));
     }
 
-    memset(&kr, 0, sizeof(kr));
-    confer_hpke_generate_keypair(&kr.key.kp);
-    kr.key.config.key_id = 5;
-    kr.key.config.kem_id = 0x20;
-    memcpy(kr.key.config.pk, kr.key.kp.pk, 32);
-    kr.key.config.nsuites = 1;
-    kr.key.config.suites[0].kdf_id = 1;
-    kr.key.config.suites[0].aead_id = aead;
+    keyring_generate(&kr, 5, aead);
 
     confer_ohttp_init(&c);
     confer_chunked_request_begin(&c, &kr.key.config, &suite, stream,
@@ -455,14 +412,7 @@ framing(void)
     confer_hpke_suite_t      suite = { 0x20, 1, 1 };
     confer_chunked_reader_t  rd;
 
-    memset(&kr, 0, sizeof(kr));
-    confer_hpke_generate_keypair(&kr.key.kp);
-    kr.key.config.key_id = 9;
-    kr.key.config.kem_id = 0x20;
-    memcpy(kr.key.config.pk, kr.key.kp.pk, 32);
-    kr.key.config.nsuites = 1;
-    kr.key.config.suites[0].kdf_id = 1;
-    kr.key.config.suites[0].aead_id = 1;
+    keyring_generate(&kr, 9, 1);
 
     /* unknown key id: said at the first byte */
     confer_ohttp_init(&s);
@@ -544,25 +494,18 @@ framing(void)
 int
 main(void)
 {
-    char           path[4096];
-    json_t        *v;
-    json_error_t   err;
+    json_t  *v;
 
     framing();
     exchange(CONFER_HPKE_AEAD_AES128GCM);
     exchange(CONFER_HPKE_AEAD_AES256GCM);
     exchange(CONFER_HPKE_AEAD_CHACHA20POLY1305);
 
-    snprintf(path, sizeof(path), "%s/ohttp-chunked-example.json",
-             tap_vectors_dir());
-    v = json_load_file(path, 0, &err);
-    if (v == NULL) {
-        diag("no vectors at %s: draft example skipped", path);
-        return done_testing();
+    v = ohttp_vector_file("ohttp-chunked-example.json", "draft example");
+    if (v != NULL) {
+        draft_example(v);
+        json_decref(v);
     }
-
-    draft_example(v);
-    json_decref(v);
 
     return done_testing();
 }

@@ -4,118 +4,79 @@
  * key-configuration problem) versus truncated or tampered messages.
  */
 
-#include <jansson.h>
-
-#include "tap.h"
-#include "confer_ohttp.h"
-
-
-typedef struct {
-    confer_ohttp_key_t  key;
-} keyring_t;
-
-
-static const confer_ohttp_key_t *
-lookup(void *data, uint8_t key_id)
-{
-    keyring_t  *kr = data;
-
-    return key_id == kr->key.config.key_id ? &kr->key : NULL;
-}
-
-
-static size_t
-hexv(json_t *o, const char *k, uint8_t *out, size_t cap)
-{
-    long         n;
-    const char  *s;
-
-    s = json_string_value(json_object_get(o, k));
-    n = s ? tap_unhex(s, out, cap) : -1;
-    if (n < 0) {
-        diag("vector field %s missing or bad", k);
-        return 0;
-    }
-    return (size_t) n;
-}
+#include "ohttp_test.h"
 
 
 static void
 appendix_a(json_t *v)
 {
-    size_t               n, kcn, skn, reqn, encn, resn, eresn, m, saltn;
-    uint8_t              kcb[256], sk[32], esk[32], req[256], ereq[512],
-                         res[64], eres[256], salt[64], want[64], buf[512],
-                         out[512];
+    size_t               n, m;
+    uint8_t              want[64], buf[512], out[512];
     keyring_t            kr;
+    ohttp_example_t      ex;
     confer_ohttp_ctx_t   c, s;
     confer_hpke_suite_t  suite = { 0x20, 1, 1 };
 
-    kcn = hexv(v, "key_config", kcb, sizeof(kcb));
-    skn = hexv(v, "gateway_secret_key", sk, sizeof(sk));
-    hexv(v, "client_ephemeral_secret_key", esk, sizeof(esk));
-    reqn = hexv(v, "bhttp_request", req, sizeof(req));
-    encn = hexv(v, "encapsulated_request", ereq, sizeof(ereq));
-    resn = hexv(v, "bhttp_response", res, sizeof(res));
-    eresn = hexv(v, "encapsulated_response", eres, sizeof(eres));
-    saltn = hexv(v, "response_salt", salt, sizeof(salt));
+    ohttp_example_load(v, &ex);
 
-    ok(confer_keyconfig_decode(kcb, kcn, &kr.key.config, &n)
-       == CONFER_KEYCONFIG_OK && n == kcn, "A: key configuration decodes");
-    ok(confer_hpke_keypair_from_sk(sk, skn, &kr.key.kp) == CONFER_HPKE_OK,
-       "A: gateway key pair from its secret");
+    ok(confer_keyconfig_decode(ex.kc, ex.kc_n, &kr.key.config, &n)
+       == CONFER_KEYCONFIG_OK && n == ex.kc_n, "A: key configuration decodes");
+    ok(confer_hpke_keypair_from_sk(ex.sk, ex.sk_n, &kr.key.kp)
+       == CONFER_HPKE_OK, "A: gateway key pair from its secret");
     is_mem(kr.key.kp.pk, 32, kr.key.config.pk, 32,
            "A: its public key is the configuration's");
 
     /* client: encapsulate the request with the fixed ephemeral key */
     confer_ohttp_init(&c);
-    ok(confer_ohttp_test_set_ephemeral(&c, esk, 32) == CONFER_OHTTP_OK,
+    ok(confer_ohttp_test_set_ephemeral(&c, ex.esk, 32) == CONFER_OHTTP_OK,
        "A: test hook takes the ephemeral key");
-    is_int(confer_ohttp_encapsulate_request(&c, &kr.key.config, &suite, req,
-                                            reqn, buf, sizeof(buf), &n),
+    is_int(confer_ohttp_encapsulate_request(&c, &kr.key.config, &suite, ex.req,
+                                            ex.req_n, buf, sizeof(buf), &n),
            CONFER_OHTTP_OK, "A: client encapsulates the request");
-    is_int(confer_ohttp_request_size(reqn), n, "A: request size predicted");
-    is_mem(buf, n, ereq, encn, "A: encapsulated request byte-exact");
+    is_int(confer_ohttp_request_size(ex.req_n), n, "A: request size predicted");
+    is_mem(buf, n, ex.ereq, ex.ereq_n, "A: encapsulated request byte-exact");
 
     /* server: open it, answer with the vector's response nonce */
     confer_ohttp_init(&s);
-    is_int(confer_ohttp_decapsulate_request(&s, lookup, &kr, ereq, encn, out,
-                                            sizeof(out), &m),
+    is_int(confer_ohttp_decapsulate_request(&s, lookup, &kr, ex.ereq,
+                                            ex.ereq_n, out, sizeof(out), &m),
            CONFER_OHTTP_OK, "A: gateway decapsulates the request");
-    is_mem(out, m, req, reqn, "A: to the BHTTP request");
+    is_mem(out, m, ex.req, ex.req_n, "A: to the BHTTP request");
 
     hexv(v, "exported_secret", want, sizeof(want));
     ok(confer_hpke_export(&s.hpke, (uint8_t *) "message/bhttp response", 22,
                           buf, 16) == CONFER_HPKE_OK, "A: export");
     is_mem(buf, 16, want, 16, "A: exported secret");
 
-    confer_ohttp_test_set_response_nonce(&s, salt + 32, saltn - 32);
-    is_int(confer_ohttp_encapsulate_response(&s, res, resn, buf, sizeof(buf),
-                                             &n),
+    confer_ohttp_test_set_response_nonce(&s, ex.salt + 32, ex.salt_n - 32);
+    is_int(confer_ohttp_encapsulate_response(&s, ex.res, ex.res_n, buf,
+                                             sizeof(buf), &n),
            CONFER_OHTTP_OK, "A: gateway encapsulates the response");
     n = hexv(v, "response_key", want, sizeof(want));
     is_mem(s.res_aead.key, s.res_aead.nk, want, n, "A: response key");
     n = hexv(v, "response_nonce_aead", want, sizeof(want));
     is_mem(s.res_nonce, 12, want, n, "A: response AEAD nonce");
-    confer_ohttp_encapsulate_response(&s, res, resn, buf, sizeof(buf), &n);
-    is_int(confer_ohttp_encapsulate_response(&s, res, resn, buf,
+    confer_ohttp_encapsulate_response(&s, ex.res, ex.res_n, buf, sizeof(buf),
+                                      &n);
+    is_int(confer_ohttp_encapsulate_response(&s, ex.res, ex.res_n, buf,
                                              sizeof(buf), &n),
            CONFER_OHTTP_ERR_STATE, "A: only one response per request");
     confer_ohttp_cleanup(&s);
 
     confer_ohttp_init(&s);
-    confer_ohttp_decapsulate_request(&s, lookup, &kr, ereq, encn, out,
+    confer_ohttp_decapsulate_request(&s, lookup, &kr, ex.ereq, ex.ereq_n, out,
                                      sizeof(out), &m);
-    confer_ohttp_test_set_response_nonce(&s, salt + 32, saltn - 32);
-    confer_ohttp_encapsulate_response(&s, res, resn, buf, sizeof(buf), &n);
-    is_mem(buf, n, eres, eresn, "A: encapsulated response byte-exact");
-    is_int(confer_ohttp_response_size(1, resn), n,
+    confer_ohttp_test_set_response_nonce(&s, ex.salt + 32, ex.salt_n - 32);
+    confer_ohttp_encapsulate_response(&s, ex.res, ex.res_n, buf, sizeof(buf),
+                                      &n);
+    is_mem(buf, n, ex.eres, ex.eres_n, "A: encapsulated response byte-exact");
+    is_int(confer_ohttp_response_size(1, ex.res_n), n,
            "A: response size predicted");
 
-    is_int(confer_ohttp_decapsulate_response(&c, eres, eresn, out,
+    is_int(confer_ohttp_decapsulate_response(&c, ex.eres, ex.eres_n, out,
                                              sizeof(out), &m),
            CONFER_OHTTP_OK, "A: client decapsulates the response");
-    is_mem(out, m, res, resn, "A: to the BHTTP response");
+    is_mem(out, m, ex.res, ex.res_n, "A: to the BHTTP response");
 
     confer_ohttp_cleanup(&c);
     confer_ohttp_cleanup(&s);
@@ -243,9 +204,7 @@ roundtrip(uint16_t aead)
 int
 main(void)
 {
-    char           path[4096];
-    json_t        *v;
-    json_error_t   err;
+    json_t  *v;
 
     roundtrip(CONFER_HPKE_AEAD_AES128GCM);
     roundtrip(CONFER_HPKE_AEAD_AES256GCM);
@@ -256,16 +215,11 @@ main(void)
        && strcmp(confer_ohttp_strerror(CONFER_OHTTP_ERR_LAST), "unknown")
           == 0, "errors have names");
 
-    snprintf(path, sizeof(path), "%s/ohttp-rfc9458-appendix-a.json",
-             tap_vectors_dir());
-    v = json_load_file(path, 0, &err);
-    if (v == NULL) {
-        diag("no vectors at %s: Appendix A checks skipped", path);
-        return done_testing();
+    v = ohttp_vector_file("ohttp-rfc9458-appendix-a.json", "Appendix A checks");
+    if (v != NULL) {
+        appendix_a(v);
+        json_decref(v);
     }
-
-    appendix_a(v);
-    json_decref(v);
 
     return done_testing();
 }

@@ -5,8 +5,7 @@
 
 #include <unistd.h>
 
-#include "tap.h"
-#include "attest.h"
+#include "policy_test.h"
 
 
 static const char  *m1 =
@@ -15,71 +14,6 @@ static const char  *m1 =
 static const char  *m2 =
     "\"222222222222222222222222222222222222222222222222"
     "222222222222222222222222222222222222222222222222\"";
-
-
-static attest_err_t
-parse(const char *json, attest_policy_t **pol, char *msg, size_t n)
-{
-    return attest_policy_parse((const uint8_t *) json, strlen(json), "/tmp",
-                               pol, msg, n);
-}
-
-
-static void
-refused(const char *json, const char *needle)
-{
-    char              msg[256];
-    attest_err_t      rc;
-    attest_policy_t  *pol;
-
-    msg[0] = '\0';
-    rc = parse(json, &pol, msg, sizeof(msg));
-
-    ok(rc == ATTEST_ERR_POLICY && pol == NULL
-       && strstr(msg, needle) != NULL, "refused: %s -> %s", json, msg);
-}
-
-
-static attest_policy_t *
-accepted(const char *json)
-{
-    char              msg[256];
-    attest_policy_t  *pol;
-
-    msg[0] = '\0';
-    if (!ok(parse(json, &pol, msg, sizeof(msg)) == ATTEST_OK,
-            "parses: %.60s", json))
-    {
-        diag("%s", msg);
-    }
-
-    return pol;
-}
-
-
-static void
-verdict(const char *json, const attest_evidence_t *ev, attest_err_t want,
-    const char *what)
-{
-    char              buf[1024], detail[256];
-    attest_err_t      rc;
-    attest_policy_t  *pol;
-
-    snprintf(buf, sizeof(buf), "%s", json);
-    pol = NULL;
-
-    if (json != NULL && parse(buf, &pol, detail, sizeof(detail))
-        != ATTEST_OK)
-    {
-        ok(0, "%s: the policy parses (%s)", what, detail);
-        return;
-    }
-
-    rc = attest_policy_check(pol, ev, detail, sizeof(detail));
-    ok(rc == want, "%s: %s (got %s)", what, attest_strerror(want),
-       attest_strerror(rc));
-    attest_policy_free(pol);
-}
 
 
 static void

@@ -6,65 +6,8 @@
 
 #include <time.h>
 
-#include "tap.h"
-#include "attest.h"
+#include "policy_test.h"
 #include "attest_tdx.h"
-
-
-static attest_err_t
-parse(const char *json, attest_policy_t **pol, char *msg, size_t n)
-{
-    return attest_policy_parse((const uint8_t *) json, strlen(json), "/tmp",
-                               pol, msg, n);
-}
-
-
-static void
-refused(const char *json, const char *needle)
-{
-    char              msg[256];
-    attest_err_t      rc;
-    attest_policy_t  *pol;
-
-    msg[0] = '\0';
-    rc = parse(json, &pol, msg, sizeof(msg));
-
-    ok(rc == ATTEST_ERR_POLICY && pol == NULL
-       && strstr(msg, needle) != NULL, "refused: %s -> %s", json, msg);
-}
-
-
-static attest_err_t
-check(const char *json, const attest_evidence_t *ev, char *detail)
-{
-    char              msg[256];
-    attest_err_t      rc;
-    attest_policy_t  *pol;
-
-    if (parse(json, &pol, msg, sizeof(msg)) != ATTEST_OK) {
-        diag("policy %s: %s", json, msg);
-        return ATTEST_ERR_POLICY;
-    }
-
-    detail[0] = '\0';
-    rc = attest_policy_check(pol, ev, detail, 256);
-    attest_policy_free(pol);
-    return rc;
-}
-
-
-static void
-verdict(const char *json, const attest_evidence_t *ev, attest_err_t want,
-    const char *what)
-{
-    char          detail[256];
-    attest_err_t  rc;
-
-    rc = check(json, ev, detail);
-    if (!ok(rc == want, "%s: %s", what, attest_strerror(want))) {
-        diag("got %s: %s (%s)", attest_strerror(rc), detail, json);
-    }
-}
 
 
 static void

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "confer_bhttp.h"
 #include "confer_pad.h"
+#include "confer_util.h"
 
 
 /* removes every ":~+\n" that follows an LF; returns the output length
@@ -253,8 +253,8 @@ sse_sim_pad(size_t quantum, size_t extra, const uint8_t *p, size_t n,
         }
 
         if ((pad || to > from || !last) && quantum > 1
-            && confer_pad_chunk_wire(x + (len ? confer_bhttp_varint_len(len)
-                                                + len : 0)) % quantum != 0
+            && confer_pad_chunk_wire(x + (len ? confer_varint_size(len) + len
+                                              : 0)) % quantum != 0
             && !(last && pad == 0))
         {
             (*bad)++;

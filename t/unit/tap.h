@@ -1,6 +1,7 @@
 /*
  * A small TAP producer for the C unit tests, run by prove through
- * t/lib/Confer/Unit.pm.  Header-only; one test binary per topic.
+ * t/lib/Confer/Unit.pm.  Header-only; one test binary per topic.  The file
+ * helpers (tap_vectors_dir, tap_slurp) are in tap_file.h.
  */
 
 #ifndef CONFER_TAP_H
@@ -11,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "tap_file.h"
 
 static int  tap_n;
 static int  tap_failed;
@@ -128,43 +131,6 @@ tap_unhex(const char *hex, uint8_t *out, size_t cap)
         out[i] = (uint8_t) b;
     }
     return (long) (n / 2);
-}
-
-/* where the shared vectors are: $CONFER_VECTORS or ../shared/vectors */
-static inline const char *
-tap_vectors_dir(void)
-{
-    const char  *d;
-
-    d = getenv("CONFER_VECTORS");
-    return d ? d : "../shared/vectors";
-}
-
-/* read a whole file; NULL if absent */
-static inline uint8_t *
-tap_slurp(const char *path, size_t *n)
-{
-    FILE     *f;
-    long      len;
-    uint8_t  *p;
-
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    p = malloc(len + 1);
-    if (p == NULL || fread(p, 1, len, f) != (size_t) len) {
-        fclose(f);
-        free(p);
-        return NULL;
-    }
-    p[len] = '\0';
-    fclose(f);
-    *n = (size_t) len;
-    return p;
 }
 
 #endif /* CONFER_TAP_H */

@@ -18,13 +18,18 @@ package Confer::HTTP;
 #   my $s = Confer::HTTP->open(port => ..., ...);     # sent, not yet read
 #   $s->read_until(sub { @{ $_[0]->events } >= 2 }) or die;
 #   my $r = $s->finish;                                # read to the end
+#
+# host => '::1' connects over IPv6; local_addr => '127.0.0.2' binds the
+# client there, so that the server sees another client address;
+# until_close => 1 reads on after the response until the server closes,
+# with everything it sent in $r->raw (a raw keepalive series of requests).
 
 use strict;
 use warnings;
 
 use Carp qw(croak);
 use IO::Select;
-use IO::Socket::INET;
+use IO::Socket::IP;
 use JSON::PP ();
 use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use Time::HiRes qw(time);
@@ -43,12 +48,14 @@ sub open {
     my ($class, %a) = @_;
     my $r = Confer::HTTP::Response->_new(%a);
     my $self = bless { r => $r, timeout => $a{timeout} || $TIMEOUT,
-                       on_read => $a{on_read} }, $class;
+                       on_read => $a{on_read},
+                       until_close => $a{until_close} }, $class;
 
     $r->{t_start} = time;
-    my $sock = IO::Socket::INET->new(
-        PeerAddr => $a{host} || '127.0.0.1',
+    my $sock = IO::Socket::IP->new(
+        PeerHost => $a{host} || '127.0.0.1',
         PeerPort => $a{port} || croak('port is required'),
+        defined $a{local_addr} ? (LocalHost => $a{local_addr}) : (),
         Proto    => 'tcp',
         Timeout  => $self->{timeout},
     );
@@ -147,11 +154,18 @@ sub read_until {
     }
 }
 
-# Reads to the end of the response; closes the connection.
+# Reads to the end of the response (with until_close, to the end of the
+# connection); closes the connection.
 sub finish {
     my ($self, $timeout) = @_;
     my $r = $self->{r};
+    my $deadline = time + ($timeout || $self->{timeout});
     $self->read_until(sub { 0 }, $timeout);
+    while ($self->{until_close} && $self->{sock} && !$self->{eof}) {
+        my $left = $deadline - time;
+        last if $left <= 0;
+        $self->_read_once($left);
+    }
     unless ($r->{done}) {
         $r->{error} ||= 'timeout';
         $r->{done} = 1;
@@ -184,10 +198,12 @@ sub _read_once {
     my $t = time;
     if (!defined $n) {
         $r->{error} ||= "read: $!";
+        $self->{eof} = 1;
         $r->_eof($t);
         return;
     }
     if ($n == 0) {
+        $self->{eof} = 1;
         $r->_eof($t);
         return;
     }

@@ -907,7 +907,9 @@ sub relay_stream {
 
 # request($to, 'METHOD /path', %o) or request($to, %o): $to is an instance
 # or port name (a port number works too).  %o as Confer::HTTP::request:
-# headers => [..] or {..}, body, body_pieces, raw, timeout, keepalive.
+# headers => [..] or {..}, body, body_pieces, raw, timeout, keepalive,
+# host ('::1'), local_addr (the client's address: '127.0.0.2'),
+# until_close.
 sub request {
     my ($self, $to, @rest) = @_;
     return Confer::HTTP::request($self->_req_args($to, @rest));
