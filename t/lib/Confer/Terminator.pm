@@ -120,8 +120,8 @@ sub client_ready {
         open STDOUT, '>', "$base.out" or POSIX::_exit(126);
         open STDERR, '>&', \*STDOUT;
         exec { 'node' } 'node', "$root/t/interop/confer-client.js",
-                        $cmd // 'send', "$base.json";
-        POSIX::_exit(127);
+                        $cmd // 'send', "$base.json"
+            or POSIX::_exit(127);
     }
     $t->wait_for(sub { -e "$base.ready" || waitpid($pid, WNOHANG) == $pid },
                  'the client is ready');
