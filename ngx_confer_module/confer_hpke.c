@@ -818,6 +818,19 @@ confer_aes_gcm(size_t nk)
 }
 
 
+void
+confer_hpke_library_cleanup(void)
+{
+    EVP_MAC_CTX_free(confer_hmac_template);
+    EVP_CIPHER_free(confer_aes128gcm);
+    EVP_CIPHER_free(confer_aes256gcm);
+
+    confer_hmac_template = NULL;
+    confer_aes128gcm = NULL;
+    confer_aes256gcm = NULL;
+}
+
+
 confer_hpke_err_t
 confer_aead_init(confer_aead_t *aead, uint16_t aead_id, const uint8_t *key,
     size_t key_len)

@@ -204,4 +204,13 @@ confer_hpke_err_t confer_hkdf_extract(const uint8_t *salt, size_t salt_len,
 confer_hpke_err_t confer_hkdf_expand(const uint8_t *prk, size_t prk_len,
     const uint8_t *info, size_t info_len, uint8_t *out, size_t L);
 
+/*
+ * Frees what the library keeps between calls: the HMAC-SHA256 template and
+ * the fetched AES-GCM ciphers.  For a clean exit (an nginx module is
+ * unloaded at exit, and what its globals held would be lost memory); a
+ * later call fetches them again.
+ */
+void confer_hpke_library_cleanup(void);
+
+
 #endif /* CONFER_HPKE_H */

@@ -416,6 +416,7 @@ ngx_int_t
 ngx_http_confer_keys_init_process(ngx_cycle_t *cycle,
     ngx_http_confer_term_main_conf_t *tmcf)
 {
+    ngx_time_t              *tp;
     ngx_msec_t               delay;
     ngx_event_t             *ev;
     ngx_http_confer_keys_t  *keys;
@@ -457,8 +458,16 @@ ngx_http_confer_keys_init_process(ngx_cycle_t *cycle,
     ev->log = cycle->log;
     ev->cancelable = 1;
 
-    delay = keys->renew_at > ngx_time()
-            ? (ngx_msec_t) (keys->renew_at - ngx_time()) * 1000 : 1;
+    /*
+     * Timers run on the millisecond clock: counting whole seconds from
+     * ngx_time() would fire up to a second after renew_at, eating the
+     * whole margin before not_after when the lifetime is short.
+     */
+
+    tp = ngx_timeofday();
+
+    delay = keys->renew_at > tp->sec
+            ? (ngx_msec_t) (keys->renew_at - tp->sec) * 1000 - tp->msec : 1;
 
     ngx_add_timer(ev, delay);
 

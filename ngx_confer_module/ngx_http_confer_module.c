@@ -15,6 +15,9 @@
 
 #include "ngx_http_confer_module.h"
 
+#include "confer_hpke.h"
+#include "attest.h"
+
 
 #define NGX_HTTP_CONFER_PRIVACY_PERIOD  86400
 
@@ -31,6 +34,7 @@ static char *ngx_http_confer_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static ngx_int_t ngx_http_confer_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_confer_init_process(ngx_cycle_t *cycle);
 static void ngx_http_confer_exit_process(ngx_cycle_t *cycle);
+static void ngx_http_confer_exit_master(ngx_cycle_t *cycle);
 
 
 static ngx_command_t  ngx_http_confer_commands[] = {
@@ -100,7 +104,7 @@ ngx_module_t  ngx_http_confer_module = {
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     ngx_http_confer_exit_process,          /* exit process */
-    NULL,                                  /* exit master */
+    ngx_http_confer_exit_master,           /* exit master */
     NGX_MODULE_V1_PADDING
 };
 
@@ -322,4 +326,20 @@ static void
 ngx_http_confer_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_confer_privacy_exit_process(cycle);
+
+    /*
+     * The module is unloaded with the cycle's pool: what the libraries
+     * cache in its globals would be lost memory, so it is freed here.
+     */
+
+    confer_hpke_library_cleanup();
+    attest_cleanup();
+}
+
+
+static void
+ngx_http_confer_exit_master(ngx_cycle_t *cycle)
+{
+    confer_hpke_library_cleanup();
+    attest_cleanup();
 }

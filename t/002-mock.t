@@ -102,6 +102,18 @@ my $s = $t->stream(mock => 'POST /v1/chat/completions',
 ok($s->read_until(sub { @{ $_[0]->events } == 1 }), 'hold_after: one event');
 is($t->mock_release->{released}, 1, 'hold_after: one stream held');
 ok($s->finish->complete, 'hold_after: then the rest');
+is($t->mock_requests->[-1]{closed_early}, undef,
+   'a stream that ended is not closed_early');
+
+$s = $t->stream(mock => 'POST /v1/chat/completions',
+    body => $t->json->encode({ stream => $T, mock => { hold_after => 1 },
+        messages => [ { role => 'user', content => 'x' } ] }));
+$s->read_until(sub { @{ $_[0]->events } == 1 });
+$s->close;
+ok($t->wait_for(sub { $t->mock_requests->[-1]{closed_early} },
+                'the mock sees the client go'),
+   'a client that goes mid-stream: the record says when (closed_early)');
+$t->mock_release;
 
 # --- completions -----------------------------------------------------------------
 

@@ -67,6 +67,11 @@ $r = through('down:dup:0:17');
 $orig = $t->relay_stream(relay => 'down');
 is($r->raw, substr($orig, 0, 17) . $orig, 'dup: the status line twice');
 
+$r = through('down:swap:0:4:5');
+$orig = $t->relay_stream(relay => 'down');
+is($r->raw, substr($orig, 4, 5) . substr($orig, 0, 4) . substr($orig, 9),
+   'swap: "/1.1 " before "HTTP"');
+
 $r = through('down:split:16:5');
 is($r->raw, $t->relay_stream(relay => 'down'), 'split: the same bytes');
 ok($r->complete, 'split: a complete response');
@@ -84,6 +89,11 @@ $r = through('up:flip:' . (length($req) - 3) . ':3');
 is($r->status, 200, 'flip up: the mock still answers');
 is($t->mock_requests->[-1]{body}, '{"input":"b"}',
    'flip up: the mock got "b" for "a"');
+
+$t->mock_reset;
+$r = through('up:swap:' . (length($req) - length($body) + 1) . ':7:4');
+is($t->mock_requests->[-1]{body}, '{:"a""input"}',
+   'swap up: the mock got \'"input"\' and \':"a"\' swapped');
 
 $t->start_relay(relay => target => 'mock', mutate => ['down:flip:7@2']);
 is($t->request(relay => raw => $req)->{version}, '1.1',

@@ -107,6 +107,8 @@ sub refused {
               "$what: not one byte of the request there");
     is(scalar @{ $t->mock_requests }, 0, "$what: nothing at the model "
                                          . 'server');
+    is($t->request(gateway => 'GET /status')->status, 200,
+       "$what: the gateway still answers");
 }
 
 refused('a policy that does not match the measurement', 'measurement',

@@ -25,6 +25,12 @@
 //   repeat     send the very same sealed body this many times (replay)
 //   release    { url, after }: POST url once `after` SSE events arrived
 //   pieces_delay_ms  write the outer body in its chunks, pausing between
+//   ready_file, go_file  once started, write ready_file, then wait (at most
+//              a minute) until go_file exists: node takes seconds to start
+//              on a loaded machine, too long for a key of a short lifetime
+//
+// send without keys_hex fetches the document first and reports it as
+// "doc": { status, headers, doc }.
 //
 // Prints one JSON line: { outer: {status, headers, body_b64},
 //   inner: {status, headers, body_b64} | null, error, chunks: [{wire,
@@ -106,9 +112,10 @@ function headersOf(h) {
 
 async function send(s) {
   let keys = s.keys_hex ? unhex(s.keys_hex) : null;
+  let fetched = null;
   if (!keys) {
-    const d = await fetchDoc(s);
-    keys = new Uint8Array(Buffer.from(d.doc.ohttp_keys, "base64"));
+    fetched = await fetchDoc(s);
+    keys = new Uint8Array(Buffer.from(fetched.doc.ohttp_keys, "base64"));
   }
   const config = parseConfigList(keys)[s.key_index || 0];
   const aeadId = s.aead || 1;
@@ -144,6 +151,7 @@ async function send(s) {
   const hdrs = { "content-type": ctype, "content-length": body.length };
 
   const out = { chunks: [], replies: [], events_before_release: null };
+  if (fetched) out.doc = fetched;
   const t0 = Date.now();
   let events = 0, released = false, pts = [];
   const reader = new ChunkedResponseReader(ex, (c) => {
@@ -233,10 +241,21 @@ async function loop(s) {
   return out;
 }
 
+async function waitForGo(s) {
+  if (!s.go_file) return;
+  fs.writeFileSync(s.ready_file, "");
+  const deadline = Date.now() + 60000;
+  while (!fs.existsSync(s.go_file)) {
+    if (Date.now() > deadline) throw new Error("no go_file in a minute");
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 async function main() {
   const cmd = process.argv[2];
   const s = spec();
   let out;
+  await waitForGo(s);
   if (cmd === "doc") {
     out = await fetchDoc(s);
   } else if (cmd === "loop") {

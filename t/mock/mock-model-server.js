@@ -13,7 +13,9 @@
 //   POST /v1/chat/completions    plain or streamed ("stream": true, SSE)
 //   POST /v1/completions         plain or streamed
 //   POST /v1/embeddings          float or base64 ("encoding_format")
-//   GET  /__mock/requests        what the mock received (JSON array)
+//   GET  /__mock/requests        what the mock received (JSON array; a
+//                                stream whose connection closed before
+//                                its end has closed_early, the time)
 //   DELETE /__mock/requests      forget it
 //   POST /__mock/release         let held streams go on (see hold_after)
 //
@@ -111,6 +113,7 @@ function record(req, body) {
         status: null,
         events_sent: [],
         complete: false,
+        closed_early: null,         // when a stream's client went away
     };
     records.push(r);
     return r;
@@ -290,7 +293,12 @@ function stream(req, res, rec, events, k) {
 
     let i = 0;
     let gone = false;
-    res.on('close', () => { gone = true; });
+    res.on('close', () => {
+        gone = true;
+        if (!rec.complete) {
+            rec.closed_early = now();
+        }
+    });
 
     const next = () => {
         if (gone) {

@@ -325,6 +325,13 @@ main(void)
     roundtrip_aes256();
     aead_both_ways();
 
+    /* what the library caches is fetched again after a cleanup */
+    confer_hpke_library_cleanup();
+    diag("again after confer_hpke_library_cleanup()");
+    roundtrip_aes256();
+    aead_both_ways();
+    confer_hpke_library_cleanup();
+
     snprintf(path, sizeof(path), "%s/hpke-rfc9180-x25519.json",
              tap_vectors_dir());
     all = json_load_file(path, 0, &err);

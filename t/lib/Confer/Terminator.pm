@@ -12,13 +12,16 @@ use Exporter 'import';
 use File::Path qw(make_path);
 use JSON::PP ();
 use MIME::Base64 qw(decode_base64 encode_base64);
+use POSIX qw(WNOHANG);
+use Time::Local qw(timegm);
 use Test::More;
 
 use Confer::Test;
 use Confer::HTTP;
 
 our @EXPORT = qw(sim_dir sim_policy terminator_spec client client_doc
-                 mock_direct strip_pad b64d cli sse_events);
+                 client_ready http_date mock_direct strip_pad b64d cli
+                 sse_events);
 
 my $JSON = JSON::PP->new->utf8->canonical;
 
@@ -96,6 +99,50 @@ sub client {
     my ($t, $name, $spec) = @_;
     my %s = (url => 'http://127.0.0.1:' . $t->port($name), %$spec);
     return _node($t, 'send', \%s);
+}
+
+# client_ready($t, NAME, { spec }[, CMD]): a client (CMD "send" by
+# default) started now and waiting; returns a sub that lets it go and
+# returns its answer.  Starting node takes seconds on a loaded machine:
+# what must happen soon after something else (a request with a key of a
+# short lifetime) starts the client first.
+sub client_ready {
+    my ($t, $name, $spec, $cmd) = @_;
+    my $base = $t->prefix . '/helpers/client-' . ++$t->{client_n};
+    my %s = (url => 'http://127.0.0.1:' . $t->port($name), %$spec,
+             ready_file => "$base.ready", go_file => "$base.go");
+    open my $fh, '>', "$base.json" or die "$base.json: $!";
+    print $fh $JSON->encode(\%s);
+    close $fh;
+    my $root = Confer::Test::root();
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', "$base.out" or POSIX::_exit(126);
+        open STDERR, '>&', \*STDOUT;
+        exec { 'node' } 'node', "$root/t/interop/confer-client.js",
+                        $cmd // 'send', "$base.json"
+            or POSIX::_exit(127);
+    }
+    $t->wait_for(sub { -e "$base.ready" || waitpid($pid, WNOHANG) == $pid },
+                 'the client is ready');
+    return sub {
+        open my $go, '>', "$base.go" or die "$base.go: $!";
+        close $go;
+        waitpid($pid, 0);
+        my $out = Confer::Test::read_file("$base.out") // '';
+        my $r = eval { $JSON->decode((split /\n/, $out)[-1] // '') };
+        return $r // { error => "client output: $out" };
+    };
+}
+
+# the Unix time of an HTTP Date header (RFC 9110, 5.6.7, IMF-fixdate)
+sub http_date {
+    my ($s) = @_;
+    my %m = (Jan => 0, Feb => 1, Mar => 2, Apr => 3, May => 4, Jun => 5,
+             Jul => 6, Aug => 7, Sep => 8, Oct => 9, Nov => 10, Dec => 11);
+    return undef unless defined $s
+        && $s =~ /^\w{3}, (\d\d) (\w{3}) (\d{4}) (\d\d):(\d\d):(\d\d) GMT$/;
+    return timegm($6, $5, $4, $1, $m{$2}, $3);
 }
 
 sub client_doc {
