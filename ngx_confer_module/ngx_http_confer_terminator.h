@@ -39,6 +39,12 @@
 /* a chunk of a chunked request larger than this is refused */
 #define NGX_HTTP_CONFER_MAX_CHUNK  (1024 * 1024)
 
+/*
+ * the reader's first buffer: a gateway's request chunk (16 KiB of
+ * plaintext and its tag); it grows only for a client that sends larger ones
+ */
+#define NGX_HTTP_CONFER_FIRST_CHUNK  (16384 + CONFER_HPKE_NT)
+
 
 /* one key pair in sodium_malloc()ed (locked, guarded) memory */
 typedef struct {
@@ -119,7 +125,7 @@ typedef struct {
 
     confer_ohttp_ctx_t            ohttp;
     confer_chunked_reader_t       reader;       /* chunked requests */
-    u_char                       *chunk;        /* reader memory */
+    size_t                        chunk_max;    /* reader memory bound */
 
     ngx_buf_t                    *cipher;       /* whole plain request */
     off_t                         received;     /* ciphertext bytes */

@@ -45,6 +45,8 @@ static void ngx_http_confer_open_fail(ngx_http_request_t *r,
     ngx_http_confer_term_ctx_t *ctx, ngx_uint_t status, const char *reason);
 static ngx_int_t ngx_http_confer_open_feed(ngx_http_request_t *r,
     ngx_http_confer_term_ctx_t *ctx, u_char *p, size_t n);
+static ngx_int_t ngx_http_confer_open_grow(ngx_http_request_t *r,
+    ngx_http_confer_term_ctx_t *ctx);
 static ngx_int_t ngx_http_confer_open_finish(ngx_http_request_t *r,
     ngx_http_confer_term_ctx_t *ctx);
 static ngx_int_t ngx_http_confer_open_bhttp(ngx_http_request_t *r,
@@ -180,6 +182,7 @@ ngx_int_t
 ngx_http_confer_open_handler(ngx_http_request_t *r)
 {
     size_t                             size;
+    u_char                            *chunk;
     ngx_int_t                          rc;
     ngx_str_t                         *ct;
     ngx_uint_t                         chunked;
@@ -284,16 +287,31 @@ ngx_http_confer_open_handler(ngx_http_request_t *r)
     }
 
     if (chunked) {
-        size = (size_t) ngx_min(tlcf->max_body, NGX_HTTP_CONFER_MAX_CHUNK);
+        /*
+         * Memory for the chunks that come, not for the largest allowed:
+         * a small body needs no more than its length, a gateway's chunks
+         * fit the first buffer, and larger chunks grow it up to the bound.
+         */
+        ctx->chunk_max = (size_t) ngx_min(tlcf->max_body,
+                                          NGX_HTTP_CONFER_MAX_CHUNK);
 
-        ctx->chunk = ngx_pnalloc(r->pool, size);
-        if (ctx->chunk == NULL) {
+        size = ngx_min(ctx->chunk_max, NGX_HTTP_CONFER_FIRST_CHUNK);
+
+        if (r->headers_in.content_length_n > 0
+            && r->headers_in.content_length_n < (off_t) size)
+        {
+            size = (size_t) r->headers_in.content_length_n;
+        }
+
+        chunk = ngx_pnalloc(r->pool, size);
+        if (chunk == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
         confer_chunked_request_reader_init(&ctx->reader, &ctx->ohttp,
                                            ngx_http_confer_keys_lookup,
-                                           tmcf->keys, ctx->chunk, size);
+                                           tmcf->keys, chunk, size);
+        confer_chunked_reader_set_max(&ctx->reader, ctx->chunk_max);
     }
 
     ngx_memzero(&limits, sizeof(confer_bhttp_limits_t));
@@ -507,6 +525,14 @@ ngx_http_confer_open_feed(ngx_http_request_t *r,
             break;
         }
 
+        if (rc == CONFER_OHTTP_NEED_SPACE) {
+            if (ngx_http_confer_open_grow(r, ctx) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
         if (rc != CONFER_OHTTP_OK) {
             ngx_http_confer_open_fail(r, ctx, NGX_HTTP_BAD_REQUEST,
                                       ngx_http_confer_open_reason(rc));
@@ -518,6 +544,38 @@ ngx_http_confer_open_feed(ngx_http_request_t *r,
             return NGX_ERROR;
         }
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A larger chunk than the buffer holds (within chunk_max, which the reader
+ * checked): at least twice the buffer, so that a final chunk arriving in
+ * many reads is copied a bounded number of times.
+ */
+static ngx_int_t
+ngx_http_confer_open_grow(ngx_http_request_t *r,
+    ngx_http_confer_term_ctx_t *ctx)
+{
+    u_char                   *buf, *old;
+    size_t                    cap;
+    confer_chunked_reader_t  *rd;
+
+    rd = &ctx->reader;
+
+    cap = ngx_min(ngx_max(rd->want, rd->cap * 2), ctx->chunk_max);
+    cap = ngx_max(cap, rd->want);
+
+    buf = ngx_pnalloc(r->pool, cap);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    old = rd->buf;
+
+    confer_chunked_reader_move(rd, buf, cap);
+    ngx_pfree(r->pool, old);
 
     return NGX_OK;
 }
