@@ -15,26 +15,41 @@
 #include "confer_hpke.h"
 
 
+#define CONFER_SHA256_BLOCK  64
+
+
 typedef struct {
     const uint8_t  *p;
     size_t          n;
 } confer_iov_t;
 
 
+/* one HMAC-SHA256 key at a time: the digest states after its two pads */
+typedef struct {
+    EVP_MD_CTX     *ipad;
+    EVP_MD_CTX     *opad;
+    EVP_MD_CTX     *work;
+} confer_hmac_t;
+
+
 static int confer_sodium_ready(void);
-static EVP_MAC_CTX *confer_hmac_ctx(void);
-static int confer_hmac_iov(const uint8_t *key, size_t key_len,
-    const confer_iov_t *v, size_t nv, uint8_t out[CONFER_HPKE_NH]);
-static int confer_expand_iov(const uint8_t *prk, size_t prk_len,
-    const confer_iov_t *info, size_t ninfo, uint8_t *out, size_t L);
-static int confer_labeled_extract(const uint8_t *suite_id, size_t sid_len,
-    const uint8_t *salt, size_t salt_len, const char *label,
-    const uint8_t *ikm, size_t ikm_len, uint8_t out[CONFER_HPKE_NH]);
-static int confer_labeled_expand(const uint8_t *suite_id, size_t sid_len,
-    const uint8_t *prk, const char *label, const confer_iov_t *info,
+static const EVP_MD *confer_sha256(void);
+static int confer_hmac_new(confer_hmac_t *h);
+static void confer_hmac_free(confer_hmac_t *h);
+static int confer_hmac_key(confer_hmac_t *h, const uint8_t *key,
+    size_t key_len);
+static int confer_hmac_iov(confer_hmac_t *h, const confer_iov_t *v,
+    size_t nv, uint8_t out[CONFER_HPKE_NH]);
+static int confer_expand_iov(confer_hmac_t *h, const confer_iov_t *info,
     size_t ninfo, uint8_t *out, size_t L);
-static confer_hpke_err_t confer_kem_shared_secret(const uint8_t *dh,
-    const uint8_t *enc, const uint8_t *pkR, uint8_t *ss);
+static int confer_labeled_extract(confer_hmac_t *h, const uint8_t *suite_id,
+    size_t sid_len, const char *label, const uint8_t *ikm, size_t ikm_len,
+    uint8_t out[CONFER_HPKE_NH]);
+static int confer_labeled_expand(confer_hmac_t *h, const uint8_t *suite_id,
+    size_t sid_len, const char *label, const confer_iov_t *info,
+    size_t ninfo, uint8_t *out, size_t L);
+static confer_hpke_err_t confer_kem_shared_secret(confer_hmac_t *h,
+    const uint8_t *dh, const uint8_t *enc, const uint8_t *pkR, uint8_t *ss);
 static void confer_hpke_nonce(const confer_hpke_ctx_t *ctx,
     uint8_t nonce[CONFER_HPKE_NN]);
 static const EVP_CIPHER *confer_aes_gcm(size_t nk);
@@ -60,9 +75,8 @@ static const char  *confer_hpke_errors[] = {
 
 /* RFC 9180, 4: the fixed parts of labeled extract and expand */
 static const uint8_t  confer_hpke_v1[] = "HPKE-v1";
-static const uint8_t  confer_zero_salt[CONFER_HPKE_NH];
 
-static EVP_MAC_CTX    *confer_hmac_template;
+static EVP_MD         *confer_sha256_md;
 static EVP_CIPHER     *confer_aes128gcm;
 static EVP_CIPHER     *confer_aes256gcm;
 static int             confer_sodium_inited;
@@ -136,92 +150,143 @@ confer_sodium_ready(void)
 }
 
 
-/* HMAC-SHA256 through EVP_MAC */
+/*
+ * HMAC-SHA256 (RFC 2104) on EVP digests: the SHA-256 states after the
+ * inner and the outer pad are computed once per key and copied for every
+ * HMAC under it.  An EVP_MAC context set up per HMAC cost about four times
+ * as much, and a key exchange makes a dozen of them on each side.
+ */
 
-static EVP_MAC_CTX *
-confer_hmac_ctx(void)
+static const EVP_MD *
+confer_sha256(void)
 {
-    EVP_MAC      *mac;
-    EVP_MAC_CTX  *ctx;
-    OSSL_PARAM    params[2];
-
-    /*
-     * Fetching "HMAC" and "SHA256" costs more than an HMAC of a few dozen
-     * bytes; a template set up once is duplicated instead.  nginx workers
-     * are single-threaded, and the template is never written after this.
-     */
-
-    if (confer_hmac_template == NULL) {
-        mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-        if (mac == NULL) {
-            return NULL;
-        }
-
-        ctx = EVP_MAC_CTX_new(mac);
-        EVP_MAC_free(mac);
-        if (ctx == NULL) {
-            return NULL;
-        }
-
-        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                     (char *) "SHA256", 0);
-        params[1] = OSSL_PARAM_construct_end();
-
-        if (!EVP_MAC_CTX_set_params(ctx, params)) {
-            EVP_MAC_CTX_free(ctx);
-            return NULL;
-        }
-
-        confer_hmac_template = ctx;
+    /* fetched once: an implicit fetch per digest costs more than it */
+    if (confer_sha256_md == NULL) {
+        confer_sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
     }
 
-    return EVP_MAC_CTX_dup(confer_hmac_template);
+    return confer_sha256_md;
 }
 
 
 static int
-confer_hmac_iov(const uint8_t *key, size_t key_len, const confer_iov_t *v,
-    size_t nv, uint8_t out[CONFER_HPKE_NH])
+confer_hmac_new(confer_hmac_t *h)
 {
-    int           rc;
-    size_t        i, len;
-    EVP_MAC_CTX  *ctx;
+    h->ipad = EVP_MD_CTX_new();
+    h->opad = EVP_MD_CTX_new();
+    h->work = EVP_MD_CTX_new();
 
-    ctx = confer_hmac_ctx();
-    if (ctx == NULL) {
+    if (h->ipad == NULL || h->opad == NULL || h->work == NULL
+        || confer_sha256() == NULL)
+    {
+        confer_hmac_free(h);
         return 0;
     }
 
-    /* RFC 5869, 2.2: an absent salt is HashLen zeros, the same HMAC key */
-    if (key_len == 0) {
-        key = confer_zero_salt;
-        key_len = sizeof(confer_zero_salt);
-    }
-
-    rc = EVP_MAC_init(ctx, key, key_len, NULL);
-
-    for (i = 0; rc && i < nv; i++) {
-        if (v[i].n) {
-            rc = EVP_MAC_update(ctx, v[i].p, v[i].n);
-        }
-    }
-
-    if (rc) {
-        rc = EVP_MAC_final(ctx, out, &len, CONFER_HPKE_NH)
-             && len == CONFER_HPKE_NH;
-    }
-
-    EVP_MAC_CTX_free(ctx);
-
-    return rc;
+    return 1;
 }
 
 
-/* RFC 5869, 2.3: T(i) = HMAC(PRK, T(i-1) | info | i) */
+static void
+confer_hmac_free(confer_hmac_t *h)
+{
+    /* the providers clear a digest state when they free it */
+    EVP_MD_CTX_free(h->ipad);
+    EVP_MD_CTX_free(h->opad);
+    EVP_MD_CTX_free(h->work);
+
+    h->ipad = NULL;
+    h->opad = NULL;
+    h->work = NULL;
+}
+
+
+/* RFC 2104, 2: the key, hashed if longer than a block, zero-padded */
+static int
+confer_hmac_key(confer_hmac_t *h, const uint8_t *key, size_t key_len)
+{
+    int            ok;
+    size_t         i;
+    uint8_t        k[CONFER_SHA256_BLOCK], pad[CONFER_SHA256_BLOCK];
+    unsigned int   len;
+    const EVP_MD  *md;
+
+    md = confer_sha256();
+
+    memset(k, 0, sizeof(k));
+
+    /*
+     * RFC 5869, 2.2: an absent salt is HashLen zeros, which pads to the
+     * same block as no key at all
+     */
+    if (key_len > CONFER_SHA256_BLOCK) {
+        if (!EVP_Digest(key, key_len, k, &len, md, NULL)) {
+            return 0;
+        }
+
+    } else if (key_len) {
+        memcpy(k, key, key_len);
+    }
+
+    for (i = 0; i < CONFER_SHA256_BLOCK; i++) {
+        pad[i] = k[i] ^ 0x36;
+    }
+
+    ok = EVP_DigestInit_ex(h->ipad, md, NULL)
+         && EVP_DigestUpdate(h->ipad, pad, CONFER_SHA256_BLOCK);
+
+    for (i = 0; i < CONFER_SHA256_BLOCK; i++) {
+        pad[i] = k[i] ^ 0x5c;
+    }
+
+    ok = ok
+         && EVP_DigestInit_ex(h->opad, md, NULL)
+         && EVP_DigestUpdate(h->opad, pad, CONFER_SHA256_BLOCK);
+
+    OPENSSL_cleanse(k, sizeof(k));
+    OPENSSL_cleanse(pad, sizeof(pad));
+
+    return ok;
+}
+
+
+/* HMAC(key set by confer_hmac_key, v[0] | v[1] | ...) */
+static int
+confer_hmac_iov(confer_hmac_t *h, const confer_iov_t *v, size_t nv,
+    uint8_t out[CONFER_HPKE_NH])
+{
+    int           ok;
+    size_t        i;
+    uint8_t       inner[CONFER_HPKE_NH];
+    unsigned int  len;
+
+    ok = EVP_MD_CTX_copy_ex(h->work, h->ipad);
+
+    for (i = 0; ok && i < nv; i++) {
+        if (v[i].n) {
+            ok = EVP_DigestUpdate(h->work, v[i].p, v[i].n);
+        }
+    }
+
+    ok = ok
+         && EVP_DigestFinal_ex(h->work, inner, &len)
+         && len == CONFER_HPKE_NH
+         && EVP_MD_CTX_copy_ex(h->work, h->opad)
+         && EVP_DigestUpdate(h->work, inner, CONFER_HPKE_NH)
+         && EVP_DigestFinal_ex(h->work, out, &len)
+         && len == CONFER_HPKE_NH;
+
+    OPENSSL_cleanse(inner, sizeof(inner));
+
+    return ok;
+}
+
+
+/* RFC 5869, 2.3: T(i) = HMAC(PRK, T(i-1) | info | i), PRK set in h */
 
 static int
-confer_expand_iov(const uint8_t *prk, size_t prk_len,
-    const confer_iov_t *info, size_t ninfo, uint8_t *out, size_t L)
+confer_expand_iov(confer_hmac_t *h, const confer_iov_t *info, size_t ninfo,
+    uint8_t *out, size_t L)
 {
     size_t        i, n, take;
     uint8_t       t[CONFER_HPKE_NH], ctr;
@@ -244,7 +309,7 @@ confer_expand_iov(const uint8_t *prk, size_t prk_len,
         v[i].p = &ctr;
         v[i++].n = 1;
 
-        if (!confer_hmac_iov(prk, prk_len, v, i, t)) {
+        if (!confer_hmac_iov(h, v, i, t)) {
             OPENSSL_cleanse(t, sizeof(t));
             return 0;
         }
@@ -264,13 +329,23 @@ confer_hpke_err_t
 confer_hkdf_extract(const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
     size_t ikm_len, uint8_t prk[CONFER_HPKE_NH])
 {
-    confer_iov_t  v;
+    int            ok;
+    confer_iov_t   v;
+    confer_hmac_t  h;
+
+    if (!confer_hmac_new(&h)) {
+        return CONFER_HPKE_ERR_CRYPTO;
+    }
 
     v.p = ikm;
     v.n = ikm_len;
 
-    return confer_hmac_iov(salt, salt_len, &v, 1, prk)
-           ? CONFER_HPKE_OK : CONFER_HPKE_ERR_CRYPTO;
+    ok = confer_hmac_key(&h, salt, salt_len)
+         && confer_hmac_iov(&h, &v, 1, prk);
+
+    confer_hmac_free(&h);
+
+    return ok ? CONFER_HPKE_OK : CONFER_HPKE_ERR_CRYPTO;
 }
 
 
@@ -278,26 +353,40 @@ confer_hpke_err_t
 confer_hkdf_expand(const uint8_t *prk, size_t prk_len, const uint8_t *info,
     size_t info_len, uint8_t *out, size_t L)
 {
-    confer_iov_t  v;
+    int            ok;
+    confer_iov_t   v;
+    confer_hmac_t  h;
 
     if (L > 255 * CONFER_HPKE_NH) {
         return CONFER_HPKE_ERR_EXPORT_TOO_LONG;
     }
 
+    if (!confer_hmac_new(&h)) {
+        return CONFER_HPKE_ERR_CRYPTO;
+    }
+
     v.p = info;
     v.n = info_len;
 
-    return confer_expand_iov(prk, prk_len, &v, 1, out, L)
-           ? CONFER_HPKE_OK : CONFER_HPKE_ERR_CRYPTO;
+    ok = confer_hmac_key(&h, prk, prk_len)
+         && confer_expand_iov(&h, &v, 1, out, L);
+
+    confer_hmac_free(&h);
+
+    return ok ? CONFER_HPKE_OK : CONFER_HPKE_ERR_CRYPTO;
 }
 
 
-/* RFC 9180, 4: LabeledExtract and LabeledExpand */
+/*
+ * RFC 9180, 4: LabeledExtract and LabeledExpand; h holds the salt (extract)
+ * or the PRK (expand), set by the caller, so that several outputs under
+ * one key share its pads
+ */
 
 static int
-confer_labeled_extract(const uint8_t *suite_id, size_t sid_len,
-    const uint8_t *salt, size_t salt_len, const char *label,
-    const uint8_t *ikm, size_t ikm_len, uint8_t out[CONFER_HPKE_NH])
+confer_labeled_extract(confer_hmac_t *h, const uint8_t *suite_id,
+    size_t sid_len, const char *label, const uint8_t *ikm, size_t ikm_len,
+    uint8_t out[CONFER_HPKE_NH])
 {
     confer_iov_t  v[4];
 
@@ -310,13 +399,13 @@ confer_labeled_extract(const uint8_t *suite_id, size_t sid_len,
     v[3].p = ikm;
     v[3].n = ikm_len;
 
-    return confer_hmac_iov(salt, salt_len, v, 4, out);
+    return confer_hmac_iov(h, v, 4, out);
 }
 
 
 static int
-confer_labeled_expand(const uint8_t *suite_id, size_t sid_len,
-    const uint8_t *prk, const char *label, const confer_iov_t *info,
+confer_labeled_expand(confer_hmac_t *h, const uint8_t *suite_id,
+    size_t sid_len, const char *label, const confer_iov_t *info,
     size_t ninfo, uint8_t *out, size_t L)
 {
     uint8_t       len2[2];
@@ -341,7 +430,7 @@ confer_labeled_expand(const uint8_t *suite_id, size_t sid_len,
         memcpy(&v[4], info, ninfo * sizeof(confer_iov_t));
     }
 
-    return confer_expand_iov(prk, CONFER_HPKE_NH, v, 4 + ninfo, out, L);
+    return confer_expand_iov(h, v, 4 + ninfo, out, L);
 }
 
 
@@ -355,6 +444,7 @@ confer_hpke_derive_keypair(const uint8_t *ikm, size_t n,
     confer_hpke_keypair_t *kp)
 {
     uint8_t            prk[CONFER_HPKE_NH];
+    confer_hmac_t      h;
     confer_hpke_err_t  rc;
 
     /* RFC 9180, 7.1.3: ikm SHOULD have at least Nsk bytes of entropy */
@@ -362,21 +452,24 @@ confer_hpke_derive_keypair(const uint8_t *ikm, size_t n,
         return CONFER_HPKE_ERR_BAD_LENGTH;
     }
 
-    if (!confer_sodium_ready()) {
+    if (!confer_sodium_ready() || !confer_hmac_new(&h)) {
         return CONFER_HPKE_ERR_CRYPTO;
     }
 
     rc = CONFER_HPKE_ERR_CRYPTO;
 
-    if (confer_labeled_extract(confer_kem_suite_id, 5, NULL, 0, "dkp_prk",
-                               ikm, n, prk)
-        && confer_labeled_expand(confer_kem_suite_id, 5, prk, "sk", NULL, 0,
+    if (confer_hmac_key(&h, NULL, 0)
+        && confer_labeled_extract(&h, confer_kem_suite_id, 5, "dkp_prk",
+                                  ikm, n, prk)
+        && confer_hmac_key(&h, prk, sizeof(prk))
+        && confer_labeled_expand(&h, confer_kem_suite_id, 5, "sk", NULL, 0,
                                  kp->sk, CONFER_HPKE_NSK)
         && crypto_scalarmult_base(kp->pk, kp->sk) == 0)
     {
         rc = CONFER_HPKE_OK;
     }
 
+    confer_hmac_free(&h);
     sodium_memzero(prk, sizeof(prk));
 
     if (rc != CONFER_HPKE_OK) {
@@ -439,8 +532,8 @@ confer_hpke_keypair_cleanup(confer_hpke_keypair_t *kp)
 /* RFC 9180, 4.1: ExtractAndExpand(dh, enc || pkR) */
 
 static confer_hpke_err_t
-confer_kem_shared_secret(const uint8_t *dh, const uint8_t *enc,
-    const uint8_t *pkR, uint8_t *ss)
+confer_kem_shared_secret(confer_hmac_t *h, const uint8_t *dh,
+    const uint8_t *enc, const uint8_t *pkR, uint8_t *ss)
 {
     int           ok;
     uint8_t       prk[CONFER_HPKE_NH];
@@ -451,9 +544,11 @@ confer_kem_shared_secret(const uint8_t *dh, const uint8_t *enc,
     ctx[1].p = pkR;
     ctx[1].n = CONFER_HPKE_NPK;
 
-    ok = confer_labeled_extract(confer_kem_suite_id, 5, NULL, 0, "eae_prk",
-                                dh, CONFER_HPKE_NSECRET, prk)
-         && confer_labeled_expand(confer_kem_suite_id, 5, prk,
+    ok = confer_hmac_key(h, NULL, 0)
+         && confer_labeled_extract(h, confer_kem_suite_id, 5, "eae_prk",
+                                   dh, CONFER_HPKE_NSECRET, prk)
+         && confer_hmac_key(h, prk, sizeof(prk))
+         && confer_labeled_expand(h, confer_kem_suite_id, 5,
                                   "shared_secret", ctx, 2, ss,
                                   CONFER_HPKE_NSECRET);
 
@@ -479,10 +574,12 @@ confer_hpke_setup(confer_hpke_ctx_t *ctx, uint8_t mode,
                            key[CONFER_HPKE_NK_MAX];
     const uint8_t         *enc, *pk;
     confer_iov_t           v;
+    confer_hmac_t          h;
     confer_hpke_err_t      rc;
     confer_hpke_keypair_t  e;
 
     memset(ctx, 0, sizeof(*ctx));
+    memset(&h, 0, sizeof(h));
 
     if (mode != CONFER_HPKE_MODE_BASE) {
         return CONFER_HPKE_ERR_UNSUPPORTED_MODE;
@@ -536,7 +633,11 @@ confer_hpke_setup(confer_hpke_ctx_t *ctx, uint8_t mode,
         pk = kpR->pk;
     }
 
-    rc = confer_kem_shared_secret(dh, enc, pk, ss);
+    if (!confer_hmac_new(&h)) {
+        goto done;
+    }
+
+    rc = confer_kem_shared_secret(&h, dh, enc, pk, ss);
     if (rc != CONFER_HPKE_OK) {
         goto done;
     }
@@ -556,12 +657,14 @@ confer_hpke_setup(confer_hpke_ctx_t *ctx, uint8_t mode,
 
     ksc[0] = mode;
 
-    if (!confer_labeled_extract(sid, 10, NULL, 0, "psk_id_hash", NULL, 0,
-                                ksc + 1)
-        || !confer_labeled_extract(sid, 10, NULL, 0, "info_hash", info,
+    if (!confer_hmac_key(&h, NULL, 0)
+        || !confer_labeled_extract(&h, sid, 10, "psk_id_hash", NULL, 0,
+                                   ksc + 1)
+        || !confer_labeled_extract(&h, sid, 10, "info_hash", info,
                                    info_len, ksc + 1 + CONFER_HPKE_NH)
-        || !confer_labeled_extract(sid, 10, ss, CONFER_HPKE_NSECRET,
-                                   "secret", NULL, 0, secret))
+        || !confer_hmac_key(&h, ss, CONFER_HPKE_NSECRET)
+        || !confer_labeled_extract(&h, sid, 10, "secret", NULL, 0, secret)
+        || !confer_hmac_key(&h, secret, CONFER_HPKE_NH))
     {
         goto done;
     }
@@ -572,8 +675,8 @@ confer_hpke_setup(confer_hpke_ctx_t *ctx, uint8_t mode,
     nk = confer_hpke_aead_nk(suite->aead_id);
 
     if (nk) {
-        if (!confer_labeled_expand(sid, 10, secret, "key", &v, 1, key, nk)
-            || !confer_labeled_expand(sid, 10, secret, "base_nonce", &v, 1,
+        if (!confer_labeled_expand(&h, sid, 10, "key", &v, 1, key, nk)
+            || !confer_labeled_expand(&h, sid, 10, "base_nonce", &v, 1,
                                       ctx->base_nonce, CONFER_HPKE_NN))
         {
             goto done;
@@ -587,7 +690,7 @@ confer_hpke_setup(confer_hpke_ctx_t *ctx, uint8_t mode,
         rc = CONFER_HPKE_ERR_CRYPTO;
     }
 
-    if (!confer_labeled_expand(sid, 10, secret, "exp", &v, 1,
+    if (!confer_labeled_expand(&h, sid, 10, "exp", &v, 1,
                                ctx->exporter_secret, CONFER_HPKE_NH))
     {
         goto done;
@@ -602,6 +705,7 @@ confer_hpke_setup(confer_hpke_ctx_t *ctx, uint8_t mode,
 
 done:
 
+    confer_hmac_free(&h);
     sodium_memzero(&e, sizeof(e));
     sodium_memzero(dh, sizeof(dh));
     sodium_memzero(ss, sizeof(ss));
@@ -760,8 +864,10 @@ confer_hpke_export(const confer_hpke_ctx_t *ctx,
     const uint8_t *exporter_context, size_t context_len, uint8_t *out,
     size_t L)
 {
-    uint8_t       sid[10];
-    confer_iov_t  v;
+    int            ok;
+    uint8_t        sid[10];
+    confer_iov_t   v;
+    confer_hmac_t  h;
 
     if (!ctx->ready) {
         return CONFER_HPKE_ERR_NOT_READY;
@@ -769,6 +875,10 @@ confer_hpke_export(const confer_hpke_ctx_t *ctx,
 
     if (L > 255 * CONFER_HPKE_NH) {
         return CONFER_HPKE_ERR_EXPORT_TOO_LONG;
+    }
+
+    if (!confer_hmac_new(&h)) {
+        return CONFER_HPKE_ERR_CRYPTO;
     }
 
     sid[0] = 'H';
@@ -785,9 +895,12 @@ confer_hpke_export(const confer_hpke_ctx_t *ctx,
     v.p = exporter_context;
     v.n = context_len;
 
-    return confer_labeled_expand(sid, 10, ctx->exporter_secret, "sec", &v, 1,
-                                 out, L)
-           ? CONFER_HPKE_OK : CONFER_HPKE_ERR_CRYPTO;
+    ok = confer_hmac_key(&h, ctx->exporter_secret, CONFER_HPKE_NH)
+         && confer_labeled_expand(&h, sid, 10, "sec", &v, 1, out, L);
+
+    confer_hmac_free(&h);
+
+    return ok ? CONFER_HPKE_OK : CONFER_HPKE_ERR_CRYPTO;
 }
 
 

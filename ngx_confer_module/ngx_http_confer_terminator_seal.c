@@ -383,7 +383,7 @@ ngx_http_confer_seal_head(ngx_http_request_t *r,
     ngx_http_confer_term_ctx_t *ctx, ngx_chain_t **out)
 {
     u_char                           *tildes;
-    size_t                            need, nlen, v, q;
+    size_t                            need, need0, nlen, v, q;
     ngx_buf_t                        *b, *pt;
     ngx_uint_t                        nf;
     ngx_chain_t                      *cl, **ll;
@@ -413,18 +413,31 @@ ngx_http_confer_seal_head(ngx_http_request_t *r,
         pad->name.data = (const uint8_t *) NGX_HTTP_CONFER_PAD_FIELD;
         pad->name.len = sizeof(NGX_HTTP_CONFER_PAD_FIELD) - 1;
         pad->value.data = tildes;
+        pad->value.len = 0;
+
+        s = ctx->stream;
+        (void) confer_bhttp_stream_begin(&s, ctx->res_status,
+                                         ctx->res_fields, nf, NULL, 0,
+                                         &need0);
+
+        /*
+         * RFC 9292, 3.6 and 3.8: in the indeterminate-length form a field
+         * line is varint(name length), name, varint(value length), value,
+         * with no section length, so v bytes of value add v and the growth
+         * of their length's varint; encoding the head again for every v
+         * cost as much as the rest of the request.
+         */
+        need = need0;
 
         for (v = 0; v < q + 16; v++) {
-            pad->value.len = v;
-            s = ctx->stream;
-            (void) confer_bhttp_stream_begin(&s, ctx->res_status,
-                                             ctx->res_fields, nf, NULL, 0,
-                                             &need);
+            need = need0 + v + confer_bhttp_varint_len(v) - 1;
 
             if (confer_pad_chunk_wire(need) % q == 0) {
                 break;
             }
         }
+
+        pad->value.len = v;
     }
 
     pt = ngx_http_confer_seal_plain_buf(r, ctx, need);
