@@ -870,6 +870,10 @@ bhttp_copy(confer_bhttp_decoder_t *d, const uint8_t *p, size_t n)
     d->used += take;
     d->want -= take;
 
+    if (d->used > d->dirty) {
+        d->dirty = d->used;
+    }
+
     return take;
 }
 

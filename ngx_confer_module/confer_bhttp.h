@@ -230,6 +230,8 @@ typedef struct {
     uint8_t               *scratch;
     size_t                 scratch_size;
     size_t                 used;            /* bytes of scratch filled */
+    size_t                 dirty;           /* bytes of scratch ever
+                                               written: what to wipe */
     unsigned               response;        /* decoding a response */
     unsigned               state;
     unsigned               section;         /* info, headers or trailers */
@@ -254,7 +256,8 @@ typedef struct {
 /*
  * response: 0 to decode a request (framing 0 or 2), 1 for a response
  * (framing 1 or 3).  scratch holds one field line (name and value), or the
- * whole request control data: its size is the limit for those.
+ * whole request control data: its size is the limit for those.  Only its
+ * first d->dirty bytes are ever written: wiping those is enough.
  */
 confer_bhttp_rc_t confer_bhttp_decoder_init(confer_bhttp_decoder_t *d,
     int response, uint8_t *scratch, size_t scratch_size,

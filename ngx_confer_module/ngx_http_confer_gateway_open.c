@@ -1453,7 +1453,8 @@ ngx_http_confer_gateway_open_cleanup(void *data)
     }
 
     if (sctx->scratch) {
-        ngx_explicit_memzero(sctx->scratch, NGX_HTTP_CONFER_OPEN_SCRATCH);
+        /* the decoder wrote no further than this */
+        ngx_explicit_memzero(sctx->scratch, sctx->bhttp.dirty);
         ngx_free(sctx->scratch);
         sctx->scratch = NULL;
     }

@@ -201,6 +201,7 @@ ngx_int_t ngx_http_confer_seal_init(ngx_conf_t *cf);
 /* helpers shared by the files above */
 ngx_int_t ngx_http_confer_term_refuse(ngx_http_request_t *r,
     ngx_uint_t status, const char *reason);
+void ngx_http_confer_term_reset(ngx_buf_t *b);
 void ngx_http_confer_term_wipe(ngx_http_confer_term_ctx_t *ctx,
     ngx_buf_t *b);
 

@@ -360,8 +360,7 @@ ngx_http_confer_seal_plain_buf(ngx_http_request_t *r,
     b = ctx->pt;
 
     if (b && (size_t) (b->end - b->start) >= size) {
-        b->pos = b->start;
-        b->last = b->start;
+        ngx_http_confer_term_reset(b);
         return b;
     }
 
@@ -630,7 +629,7 @@ ngx_http_confer_seal_sse(ngx_http_request_t *r,
     }
 
     pt->last += len;
-    data->last = data->pos;
+    ngx_http_confer_term_reset(data);
 
     (void) last;
 

@@ -500,6 +500,40 @@ test_content_length(void)
 }
 
 
+/*
+ * The decoder writes its scratch only up to d.dirty (the terminator and
+ * the gateway wipe that much): fed byte by byte, everything is copied
+ * there, and the bytes after it are untouched.
+ */
+static void
+test_scratch_dirty(void)
+{
+    int                     good;
+    size_t                  n, i, used;
+    uint8_t                 m[1024], scratch[512];
+    confer_bhttp_rc_t       rc;
+    confer_bhttp_event_t    ev;
+    confer_bhttp_decoder_t  d;
+
+    n = unhex(fig8, m, sizeof(m));
+    memset(scratch, 0xa5, sizeof(scratch));
+    confer_bhttp_decoder_init(&d, 0, scratch, sizeof(scratch), NULL);
+
+    for (i = 0; i <= n; i++) {
+        do {
+            rc = confer_bhttp_next(&d, m + i, i < n, i == n, &used, &ev);
+        } while (rc == CONFER_BHTTP_OK && used == 0);
+    }
+
+    good = d.dirty > 0 && d.dirty < sizeof(scratch);
+    for (i = d.dirty; i < sizeof(scratch); i++) {
+        good &= scratch[i] == 0xa5;
+    }
+    ok(good, "Figure 8 byte by byte: scratch written up to %zu, untouched "
+       "after", d.dirty);
+}
+
+
 static void
 test_invalid(void)
 {
@@ -929,6 +963,7 @@ main(void)
     test_varint();
     test_rfc_examples();
     test_content_length();
+    test_scratch_dirty();
     test_invalid();
     test_encoders();
     test_random_roundtrip();
