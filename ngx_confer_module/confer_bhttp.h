@@ -138,6 +138,18 @@ confer_bhttp_rc_t confer_bhttp_encode_response(
     const confer_bhttp_response_t *r, unsigned framing, size_t padding,
     uint8_t *out, size_t cap, size_t *len);
 
+/*
+ * The known-length request r (no trailers) without copying its content:
+ * writes what precedes the content (up to and with its length) into out
+ * and sets *tail to the bytes that follow it, all zero (the empty trailer
+ * section and the padding).  The message of confer_bhttp_encode_request
+ * with this padding is out[0..*len), r->content_len bytes of content,
+ * *tail zero bytes; r->content is not read.
+ */
+confer_bhttp_rc_t confer_bhttp_encode_request_head(
+    const confer_bhttp_request_t *r, size_t padding, uint8_t *out,
+    size_t cap, size_t *len, size_t *tail);
+
 
 /* --- streaming response encoder (indeterminate length, framing 3) ------- */
 
