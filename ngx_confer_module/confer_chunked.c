@@ -324,6 +324,36 @@ confer_chunked_reader_move(confer_chunked_reader_t *rd, uint8_t *buf,
 }
 
 
+uint8_t *
+confer_chunked_reader_detach(confer_chunked_reader_t *rd, uint8_t *buf,
+    size_t cap, size_t *written)
+{
+    uint8_t  *old;
+
+    *written = 0;
+
+    /* between chunks, or after the final one */
+    if (rd->state == CONFER_RD_BODY || rd->state == CONFER_RD_FINAL
+        || (rd->state != CONFER_RD_DONE && rd->have))
+    {
+        return NULL;
+    }
+
+    old = rd->buf;
+    *written = rd->dirty;
+
+    rd->buf = buf;
+    rd->cap = cap;
+    rd->dirty = 0;
+
+    if (rd->max < cap) {
+        rd->max = cap;
+    }
+
+    return old;
+}
+
+
 /*
  * Only what was written is wiped: a buffer sized for the largest chunk
  * allowed is mostly never touched, and wiping all of it would cost more

@@ -114,6 +114,17 @@ void confer_chunked_reader_move(confer_chunked_reader_t *rd, uint8_t *buf,
     size_t cap);
 
 /*
+ * Between chunks (after CONFER_OHTTP_OK, before the next feed): the reader
+ * goes on in buf/cap and hands back its old buffer as it is, with the
+ * plaintext just opened in it, so that the caller may keep that plaintext
+ * where it lies; *written is how much of the old buffer the reader wrote,
+ * which the caller now wipes.  NULL (nothing changed) in the middle of a
+ * chunk.
+ */
+uint8_t *confer_chunked_reader_detach(confer_chunked_reader_t *rd,
+    uint8_t *buf, size_t cap, size_t *written);
+
+/*
  * Takes input from (in, n), sets *used to what it took, and returns
  *   CONFER_OHTTP_OK      a non-final chunk verified: *pt, *pt_len hold its
  *                        plaintext (maybe empty), valid until the next

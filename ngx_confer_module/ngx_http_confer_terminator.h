@@ -128,6 +128,7 @@ typedef struct {
     size_t                        chunk_max;    /* reader memory bound */
 
     ngx_buf_t                    *cipher;       /* whole plain request */
+    ngx_buf_t                    *opened;       /* its plaintext */
     off_t                         received;     /* ciphertext bytes */
 
     confer_bhttp_decoder_t        bhttp;
@@ -140,6 +141,8 @@ typedef struct {
     ngx_uint_t                    waiting_body:1;
     ngx_uint_t                    sse:1;
     ngx_uint_t                    head_sent:1;
+    ngx_uint_t                    adopt:1;      /* content in the reader's
+                                                   buffer: detach it */
 
     /* the inner request as decoded (r->pool; wiped in the cleanup) */
     ngx_str_t                     method;

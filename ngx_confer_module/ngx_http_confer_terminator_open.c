@@ -47,6 +47,8 @@ static ngx_int_t ngx_http_confer_open_feed(ngx_http_request_t *r,
     ngx_http_confer_term_ctx_t *ctx, u_char *p, size_t n);
 static ngx_int_t ngx_http_confer_open_grow(ngx_http_request_t *r,
     ngx_http_confer_term_ctx_t *ctx);
+static ngx_int_t ngx_http_confer_open_detach(ngx_http_request_t *r,
+    ngx_http_confer_term_ctx_t *ctx);
 static ngx_int_t ngx_http_confer_open_finish(ngx_http_request_t *r,
     ngx_http_confer_term_ctx_t *ctx);
 static ngx_int_t ngx_http_confer_open_bhttp(ngx_http_request_t *r,
@@ -560,7 +562,49 @@ ngx_http_confer_open_feed(ngx_http_request_t *r,
         if (ngx_http_confer_open_bhttp(r, ctx, pt, pt_len, 0) != NGX_OK) {
             return NGX_ERROR;
         }
+
+        if (ctx->adopt && ngx_http_confer_open_detach(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Content of the chunk just opened stays in the reader's buffer: the
+ * reader goes on in a new one of the same size, and the old one is wiped
+ * with the request.
+ */
+static ngx_int_t
+ngx_http_confer_open_detach(ngx_http_request_t *r,
+    ngx_http_confer_term_ctx_t *ctx)
+{
+    u_char     *buf, *old;
+    size_t      written;
+    ngx_buf_t  *w;
+
+    buf = ngx_pnalloc(r->pool, ctx->reader.cap);
+    w = ngx_calloc_buf(r->pool);
+
+    if (buf == NULL || w == NULL) {
+        return NGX_ERROR;
+    }
+
+    old = confer_chunked_reader_detach(&ctx->reader, buf, ctx->reader.cap,
+                                       &written);
+    if (old == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "confer: the chunk reader kept its buffer");
+        return NGX_ERROR;
+    }
+
+    w->start = old;
+    w->last = old + written;
+    ngx_http_confer_term_wipe(ctx, w);
+
+    ctx->adopt = 0;
 
     return NGX_OK;
 }
@@ -639,6 +683,7 @@ ngx_http_confer_open_finish(ngx_http_request_t *r,
     /* all of it may hold plaintext */
     b->last = b->end;
     ngx_http_confer_term_wipe(ctx, b);
+    ctx->opened = b;
 
     rc = confer_ohttp_decapsulate_request(&ctx->ohttp,
                                           ngx_http_confer_keys_lookup,
@@ -832,15 +877,59 @@ ngx_http_confer_open_field(ngx_http_request_t *r,
 }
 
 
+/*
+ * The content goes to the model server from where it was opened: a chunk's
+ * plaintext stays in the reader's buffer, which the reader then gives up
+ * (ngx_http_confer_open_detach), and a plain request's in its buffer; both
+ * are wiped when the request ends.  Only content found elsewhere is copied.
+ */
 static ngx_int_t
 ngx_http_confer_open_content(ngx_http_request_t *r,
     ngx_http_confer_term_ctx_t *ctx, const u_char *p, size_t n)
 {
     size_t        room;
     ngx_buf_t    *b;
+    ngx_uint_t    reader;
     ngx_chain_t  *cl;
 
     ctx->body_len += n;
+
+    reader = ctx->chunked && ctx->reader.buf
+             && p >= ctx->reader.buf
+             && p + n <= ctx->reader.buf + ctx->reader.cap;
+
+    if (reader
+        || (ctx->opened && p >= ctx->opened->start
+            && p + n <= ctx->opened->last))
+    {
+        b = ngx_calloc_buf(r->pool);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        /* no room: the copying path below never appends to it */
+        b->start = (u_char *) p;
+        b->pos = (u_char *) p;
+        b->last = (u_char *) p + n;
+        b->end = b->last;
+        b->memory = 1;
+
+        cl = ngx_alloc_chain_link(r->pool);
+        if (cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        cl->buf = b;
+        cl->next = NULL;
+        *ctx->body_last = cl;
+        ctx->body_last = &cl->next;
+
+        if (reader) {
+            ctx->adopt = 1;
+        }
+
+        return NGX_OK;
+    }
 
     while (n > 0) {
         cl = (ctx->body_last != &ctx->body)

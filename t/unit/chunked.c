@@ -436,6 +436,71 @@ exchange(uint16_t aead)
     ok(allsame, "aead %d: a 16-byte reader that may grow to the largest "
        "chunk reads the same chunks for 6 splits", aead);
 
+    /*
+     * A reader that hands back its buffer after every chunk: each
+     * plaintext stays where it was opened, untouched by later chunks.
+     */
+    {
+        int             kept;
+        size_t          k, used, ptn, written, nkept, at;
+        uint8_t        *old, *bufs[8];
+        const uint8_t  *pt;
+
+        confer_ohttp_cleanup(&s);
+        bufs[0] = malloc(100016);
+        confer_chunked_request_reader_init(&rd, &s, lookup, &kr, bufs[0],
+                                           100016);
+        nkept = 0;
+        kept = 1;
+        off = 0;
+        at = 0;
+
+        while (off < req_len && nkept < 7) {
+            rc = confer_chunked_feed(&rd, stream + off, req_len - off, &used,
+                                     &pt, &ptn);
+            off += used;
+
+            if (rc != CONFER_OHTTP_OK) {
+                break;
+            }
+
+            kept &= pt == bufs[nkept] && ptn == sizes[nkept];
+            at += ptn;
+
+            bufs[nkept + 1] = malloc(100016);
+            old = confer_chunked_reader_detach(&rd, bufs[nkept + 1], 100016,
+                                               &written);
+            kept &= old == bufs[nkept] && written >= ptn;
+            nkept++;
+        }
+
+        kept &= confer_chunked_finish(&rd, &pt, &ptn) == CONFER_OHTTP_OK
+                && pt == bufs[nkept] && ptn == sizes[6];
+
+        /*
+         * every chunk's plaintext is still in its own buffer, as the first
+         * reading of the stream gave it (rec_a: length, bytes per chunk)
+         */
+        at = 0;
+        for (k = 0; k <= nkept && k < 7; k++) {
+            ptn = (size_t) rec_a.data[at] << 24 | rec_a.data[at + 1] << 16
+                  | rec_a.data[at + 2] << 8 | rec_a.data[at + 3];
+            kept &= ptn == sizes[k]
+                    && memcmp(bufs[k], rec_a.data + at + 4, ptn) == 0;
+            at += 4 + ptn;
+        }
+        ok(kept && nkept == 6, "aead %d: a reader detached after each of 6 "
+           "chunks leaves each plaintext in its buffer", aead);
+
+        ok(confer_chunked_reader_detach(&rd, bufs[0], 1, &written) != NULL,
+           "aead %d: and detaches after the final one too", aead);
+        confer_chunked_reader_cleanup(&rd);
+
+        for (k = 0; k <= nkept && k < 7; k++) {
+            free(bufs[k]);
+        }
+    }
+
     confer_ohttp_cleanup(&s);
     confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf, 16);
     confer_chunked_reader_set_max(&rd, 100015);
