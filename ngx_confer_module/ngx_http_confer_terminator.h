@@ -163,6 +163,8 @@ typedef struct {
                                                    a non-SSE answer */
     ngx_buf_t                    *pt;           /* plaintext of the chunk
                                                    being sealed, reused */
+    ngx_chain_t                  *head_out;     /* sealed head of a whole
+                                                   answer, sent with its end */
     ngx_chain_t                  *free;         /* sealed output buffers */
     ngx_chain_t                  *busy;
 

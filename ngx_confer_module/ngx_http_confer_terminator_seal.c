@@ -338,6 +338,16 @@ ngx_http_confer_seal_header_filter(ngx_http_request_t *r)
         return rc;
     }
 
+    if (!ctx->sse) {
+        /*
+         * A whole answer goes in its final chunk, and the gateway hands
+         * the head to its client only with it: both go in one write, not
+         * two (the same chunks on the wire)
+         */
+        ctx->head_out = out;
+        return rc;
+    }
+
     /* the head goes out now, before the first token */
     ctx->head_sent = 1;
 
@@ -858,6 +868,18 @@ ngx_http_confer_seal_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         if (ngx_http_confer_seal_sse(r, ctx, last, &ll) != NGX_OK) {
             return NGX_ERROR;
         }
+
+    } else if (!last) {
+        /* held for the final chunk; nothing to flush before it */
+        return NGX_OK;
+
+    } else if (ctx->head_out) {
+        /* the head (nonce and first chunk), then the final chunk */
+        out = ctx->head_out;
+        ctx->head_out = NULL;
+        ctx->head_sent = 1;
+
+        for (ll = &out; *ll; ll = &(*ll)->next) { /* void */ }
     }
 
     if (last) {
