@@ -50,6 +50,20 @@ static int confer_labeled_expand(confer_hmac_t *h, const uint8_t *suite_id,
     size_t ninfo, uint8_t *out, size_t L);
 static confer_hpke_err_t confer_kem_shared_secret(confer_hmac_t *h,
     const uint8_t *dh, const uint8_t *enc, const uint8_t *pkR, uint8_t *ss);
+static int confer_x25519_base(uint8_t pk[CONFER_HPKE_NPK],
+    const uint8_t sk[CONFER_HPKE_NSK]);
+
+/* the map below needs 128-bit products and a little-endian machine */
+#if defined(__SIZEOF_INT128__) && defined(__BYTE_ORDER__)                   \
+    && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define CONFER_FE_MAP  1
+static void confer_fe_frombytes(uint64_t h[5], const uint8_t s[32]);
+static void confer_fe_tobytes(uint8_t s[32], const uint64_t f[5]);
+static void confer_fe_mul(uint64_t h[5], const uint64_t f[5],
+    const uint64_t g[5]);
+static void confer_fe_sqn(uint64_t h[5], const uint64_t f[5], unsigned n);
+static void confer_fe_invert(uint64_t out[5], const uint64_t z[5]);
+#endif
 static void confer_hpke_nonce(const confer_hpke_ctx_t *ctx,
     uint8_t nonce[CONFER_HPKE_NN]);
 static const EVP_CIPHER *confer_aes_gcm(size_t nk);
@@ -434,6 +448,230 @@ confer_labeled_expand(confer_hmac_t *h, const uint8_t *suite_id,
 }
 
 
+/*
+ * X25519 public keys, RFC 7748, 5: X25519(k, 9).  libsodium computes it
+ * with the same Montgomery ladder as a DH with any point; its Ed25519
+ * fixed-base multiplication, with precomputed multiples of the base
+ * point, takes about half the time, and the birational map of RFC 7748,
+ * 4.1 turns the Edwards point into the same u-coordinate: u = (1 + y) /
+ * (1 - y).  crypto_scalarmult_ed25519_base() clamps the scalar as X25519
+ * does.  The map's arithmetic works on the public key only; it is
+ * written without branches on data all the same.
+ */
+
+#ifndef CONFER_FE_MAP
+
+static int
+confer_x25519_base(uint8_t pk[CONFER_HPKE_NPK],
+    const uint8_t sk[CONFER_HPKE_NSK])
+{
+    return crypto_scalarmult_base(pk, sk);
+}
+
+#else
+
+#define CONFER_FE_MASK  ((uint64_t) 0x7ffffffffffff)     /* 2^51 - 1 */
+
+typedef unsigned __int128  confer_u128_t;
+
+
+static int
+confer_x25519_base(uint8_t pk[CONFER_HPKE_NPK],
+    const uint8_t sk[CONFER_HPKE_NSK])
+{
+    int       i;
+    uint8_t   ed[32];
+    uint64_t  y[5], num[5], den[5];
+
+    /* 2p, limb by limb: 2^52 - 38, then 2^52 - 2 */
+    static const uint64_t  two_p[5] = {
+        0xfffffffffffdaULL, 0xffffffffffffeULL, 0xffffffffffffeULL,
+        0xffffffffffffeULL, 0xffffffffffffeULL
+    };
+
+    /*
+     * -1 for 32 zero bytes (an X25519 key all the same once clamped) or a
+     * scalar that is 0 mod the group order (never, once clamped): the
+     * ladder answers those as it always did
+     */
+    if (crypto_scalarmult_ed25519_base(ed, sk) != 0) {
+        return crypto_scalarmult_base(pk, sk);
+    }
+
+    /* y: the encoding without the sign bit of x (RFC 8032, 5.1.2) */
+    confer_fe_frombytes(y, ed);
+
+    for (i = 0; i < 5; i++) {
+        num[i] = y[i] + (i == 0);
+        den[i] = two_p[i] + (i == 0) - y[i];
+    }
+
+    confer_fe_invert(den, den);
+    confer_fe_mul(num, num, den);
+    confer_fe_tobytes(pk, num);
+
+    return 0;
+}
+
+
+/* GF(2^255 - 19) in five 51-bit limbs, little-endian */
+
+static void
+confer_fe_frombytes(uint64_t h[5], const uint8_t s[32])
+{
+    uint64_t  w[4];
+
+    memcpy(w, s, 32);
+
+    /* the top bit of s is not part of the element */
+    h[0] = w[0] & CONFER_FE_MASK;
+    h[1] = (w[0] >> 51 | w[1] << 13) & CONFER_FE_MASK;
+    h[2] = (w[1] >> 38 | w[2] << 26) & CONFER_FE_MASK;
+    h[3] = (w[2] >> 25 | w[3] << 39) & CONFER_FE_MASK;
+    h[4] = (w[3] >> 12) & CONFER_FE_MASK;
+}
+
+
+/* the unique representative below p, little-endian */
+static void
+confer_fe_tobytes(uint8_t s[32], const uint64_t f[5])
+{
+    int       i;
+    uint64_t  h[5], q, w[4];
+
+    memcpy(h, f, sizeof(h));
+
+    for (i = 0; i < 2; i++) {
+        h[1] += h[0] >> 51;
+        h[0] &= CONFER_FE_MASK;
+        h[2] += h[1] >> 51;
+        h[1] &= CONFER_FE_MASK;
+        h[3] += h[2] >> 51;
+        h[2] &= CONFER_FE_MASK;
+        h[4] += h[3] >> 51;
+        h[3] &= CONFER_FE_MASK;
+        h[0] += 19 * (h[4] >> 51);
+        h[4] &= CONFER_FE_MASK;
+    }
+
+    /* q = 1 if h >= p: then h - p = h + 19 - 2^255 */
+    q = (h[0] + 19) >> 51;
+    q = (h[1] + q) >> 51;
+    q = (h[2] + q) >> 51;
+    q = (h[3] + q) >> 51;
+    q = (h[4] + q) >> 51;
+
+    h[0] += 19 * q;
+    h[1] += h[0] >> 51;
+    h[0] &= CONFER_FE_MASK;
+    h[2] += h[1] >> 51;
+    h[1] &= CONFER_FE_MASK;
+    h[3] += h[2] >> 51;
+    h[2] &= CONFER_FE_MASK;
+    h[4] += h[3] >> 51;
+    h[3] &= CONFER_FE_MASK;
+    h[4] &= CONFER_FE_MASK;
+
+    w[0] = h[0] | h[1] << 51;
+    w[1] = h[1] >> 13 | h[2] << 38;
+    w[2] = h[2] >> 26 | h[3] << 25;
+    w[3] = h[3] >> 39 | h[4] << 12;
+
+    memcpy(s, w, 32);
+}
+
+
+/* h = f * g; limbs of f and g below 2^54, of h below 2^52 */
+static void
+confer_fe_mul(uint64_t h[5], const uint64_t f[5], const uint64_t g[5])
+{
+    uint64_t       c, g1, g2, g3, g4;
+    confer_u128_t  r0, r1, r2, r3, r4;
+
+    /* 2^255 = 19: the products that reach past limb 4 come back times 19 */
+    g1 = 19 * g[1];
+    g2 = 19 * g[2];
+    g3 = 19 * g[3];
+    g4 = 19 * g[4];
+
+    r0 = (confer_u128_t) f[0] * g[0] + (confer_u128_t) f[1] * g4
+         + (confer_u128_t) f[2] * g3 + (confer_u128_t) f[3] * g2
+         + (confer_u128_t) f[4] * g1;
+    r1 = (confer_u128_t) f[0] * g[1] + (confer_u128_t) f[1] * g[0]
+         + (confer_u128_t) f[2] * g4 + (confer_u128_t) f[3] * g3
+         + (confer_u128_t) f[4] * g2;
+    r2 = (confer_u128_t) f[0] * g[2] + (confer_u128_t) f[1] * g[1]
+         + (confer_u128_t) f[2] * g[0] + (confer_u128_t) f[3] * g4
+         + (confer_u128_t) f[4] * g3;
+    r3 = (confer_u128_t) f[0] * g[3] + (confer_u128_t) f[1] * g[2]
+         + (confer_u128_t) f[2] * g[1] + (confer_u128_t) f[3] * g[0]
+         + (confer_u128_t) f[4] * g4;
+    r4 = (confer_u128_t) f[0] * g[4] + (confer_u128_t) f[1] * g[3]
+         + (confer_u128_t) f[2] * g[2] + (confer_u128_t) f[3] * g[1]
+         + (confer_u128_t) f[4] * g[0];
+
+    r1 += (uint64_t) (r0 >> 51);
+    h[0] = (uint64_t) r0 & CONFER_FE_MASK;
+    r2 += (uint64_t) (r1 >> 51);
+    h[1] = (uint64_t) r1 & CONFER_FE_MASK;
+    r3 += (uint64_t) (r2 >> 51);
+    h[2] = (uint64_t) r2 & CONFER_FE_MASK;
+    r4 += (uint64_t) (r3 >> 51);
+    h[3] = (uint64_t) r3 & CONFER_FE_MASK;
+    c = (uint64_t) (r4 >> 51);
+    h[4] = (uint64_t) r4 & CONFER_FE_MASK;
+
+    h[0] += c * 19;
+    h[1] += h[0] >> 51;
+    h[0] &= CONFER_FE_MASK;
+}
+
+
+/* h = f^(2^n), n >= 1 */
+static void
+confer_fe_sqn(uint64_t h[5], const uint64_t f[5], unsigned n)
+{
+    confer_fe_mul(h, f, f);
+
+    while (--n) {
+        confer_fe_mul(h, h, h);
+    }
+}
+
+
+/* out = z^(p - 2) = 1 / z (Fermat), p - 2 = 2^255 - 21 */
+static void
+confer_fe_invert(uint64_t out[5], const uint64_t z[5])
+{
+    uint64_t  z2[5], z9[5], z11[5], a[5], b[5], c[5], t[5];
+
+    confer_fe_sqn(z2, z, 1);
+    confer_fe_sqn(t, z2, 2);
+    confer_fe_mul(z9, t, z);
+    confer_fe_mul(z11, z9, z2);
+    confer_fe_sqn(t, z11, 1);
+    confer_fe_mul(a, t, z9);                /* z^(2^5 - 1) */
+    confer_fe_sqn(t, a, 5);
+    confer_fe_mul(a, t, a);                 /* z^(2^10 - 1) */
+    confer_fe_sqn(t, a, 10);
+    confer_fe_mul(b, t, a);                 /* z^(2^20 - 1) */
+    confer_fe_sqn(t, b, 20);
+    confer_fe_mul(t, t, b);                 /* z^(2^40 - 1) */
+    confer_fe_sqn(t, t, 10);
+    confer_fe_mul(b, t, a);                 /* z^(2^50 - 1) */
+    confer_fe_sqn(t, b, 50);
+    confer_fe_mul(c, t, b);                 /* z^(2^100 - 1) */
+    confer_fe_sqn(t, c, 100);
+    confer_fe_mul(t, t, c);                 /* z^(2^200 - 1) */
+    confer_fe_sqn(t, t, 50);
+    confer_fe_mul(t, t, b);                 /* z^(2^250 - 1) */
+    confer_fe_sqn(t, t, 5);
+    confer_fe_mul(out, t, z11);             /* z^(2^255 - 21) */
+}
+
+#endif /* CONFER_FE_MAP */
+
+
 /* DHKEM(X25519, HKDF-SHA256), RFC 9180, 4.1 and 7.1 */
 
 static const uint8_t  confer_kem_suite_id[5] = { 'K', 'E', 'M', 0x00, 0x20 };
@@ -464,7 +702,7 @@ confer_hpke_derive_keypair(const uint8_t *ikm, size_t n,
         && confer_hmac_key(&h, prk, sizeof(prk))
         && confer_labeled_expand(&h, confer_kem_suite_id, 5, "sk", NULL, 0,
                                  kp->sk, CONFER_HPKE_NSK)
-        && crypto_scalarmult_base(kp->pk, kp->sk) == 0)
+        && confer_x25519_base(kp->pk, kp->sk) == 0)
     {
         rc = CONFER_HPKE_OK;
     }
@@ -490,7 +728,7 @@ confer_hpke_generate_keypair(confer_hpke_keypair_t *kp)
     /* any 32 bytes are an X25519 private key: the DH clamps them */
     randombytes_buf(kp->sk, CONFER_HPKE_NSK);
 
-    if (crypto_scalarmult_base(kp->pk, kp->sk) != 0) {
+    if (confer_x25519_base(kp->pk, kp->sk) != 0) {
         sodium_memzero(kp, sizeof(*kp));
         return CONFER_HPKE_ERR_CRYPTO;
     }
@@ -513,7 +751,7 @@ confer_hpke_keypair_from_sk(const uint8_t *sk, size_t n,
 
     memmove(kp->sk, sk, CONFER_HPKE_NSK);
 
-    if (crypto_scalarmult_base(kp->pk, kp->sk) != 0) {
+    if (confer_x25519_base(kp->pk, kp->sk) != 0) {
         sodium_memzero(kp, sizeof(*kp));
         return CONFER_HPKE_ERR_BAD_KEY;
     }
