@@ -78,6 +78,9 @@ static confer_bhttp_rc_t bhttp_stream_head(confer_bhttp_stream_t *s,
     unsigned status, unsigned lo, unsigned hi,
     const confer_bhttp_field_t *fields, size_t nfields, unsigned state,
     uint8_t *out, size_t cap, size_t *len);
+static confer_bhttp_rc_t bhttp_check_request(const confer_bhttp_request_t *r);
+static void bhttp_w_request_head(bhttp_writer_t *w,
+    const confer_bhttp_request_t *r, unsigned framing);
 static int bhttp_varint(confer_bhttp_decoder_t *d, const uint8_t *p,
     size_t n, size_t *i);
 static size_t bhttp_copy(confer_bhttp_decoder_t *d, const uint8_t *p,
@@ -415,32 +418,20 @@ bhttp_w_finish(bhttp_writer_t *w, size_t *len)
 
 /* --- whole-message encoders --------------------------------------------- */
 
-confer_bhttp_rc_t
-confer_bhttp_encode_request(const confer_bhttp_request_t *r, unsigned framing,
-    size_t padding, uint8_t *out, size_t cap, size_t *len)
+/* RFC 9292, 3.4 and 3.6: what a request must be to be encoded */
+static confer_bhttp_rc_t
+bhttp_check_request(const confer_bhttp_request_t *r)
 {
-    int                 known;
-    size_t              i;
-    bhttp_writer_t      w;
-    confer_bhttp_rc_t   rc;
-    confer_bhttp_str_t  method;
-
-    if (r == NULL || len == NULL
-        || (framing != CONFER_BHTTP_KNOWN_REQUEST
-            && framing != CONFER_BHTTP_INDETERMINATE_REQUEST)
-        || (r->content == NULL && r->content_len))
-    {
-        return CONFER_BHTTP_ERR_ARG;
-    }
+    size_t             i;
+    confer_bhttp_rc_t  rc;
 
     /* RFC 9292, 3.4: the method is a token */
-    method = r->method;
-    if (method.len == 0 || method.data == NULL) {
+    if (r->method.len == 0 || r->method.data == NULL) {
         return CONFER_BHTTP_ERR_CONTROL;
     }
 
-    for (i = 0; i < method.len; i++) {
-        if (!bhttp_is_tchar(method.data[i])) {
+    for (i = 0; i < r->method.len; i++) {
+        if (!bhttp_is_tchar(r->method.data[i])) {
             return CONFER_BHTTP_ERR_CONTROL;
         }
     }
@@ -464,7 +455,42 @@ confer_bhttp_encode_request(const confer_bhttp_request_t *r, unsigned framing,
         return rc;
     }
 
-    rc = bhttp_check_fields(r->trailers, r->ntrailers);
+    return bhttp_check_fields(r->trailers, r->ntrailers);
+}
+
+
+/* framing indicator, control data and header section */
+static void
+bhttp_w_request_head(bhttp_writer_t *w, const confer_bhttp_request_t *r,
+    unsigned framing)
+{
+    bhttp_w_varint(w, framing);
+    bhttp_w_lstr(w, &r->method);
+    bhttp_w_lstr(w, &r->scheme);
+    bhttp_w_lstr(w, &r->authority);
+    bhttp_w_lstr(w, &r->path);
+    bhttp_w_fields(w, r->headers, r->nheaders,
+                   framing == CONFER_BHTTP_KNOWN_REQUEST);
+}
+
+
+confer_bhttp_rc_t
+confer_bhttp_encode_request(const confer_bhttp_request_t *r, unsigned framing,
+    size_t padding, uint8_t *out, size_t cap, size_t *len)
+{
+    int                known;
+    bhttp_writer_t     w;
+    confer_bhttp_rc_t  rc;
+
+    if (r == NULL || len == NULL
+        || (framing != CONFER_BHTTP_KNOWN_REQUEST
+            && framing != CONFER_BHTTP_INDETERMINATE_REQUEST)
+        || (r->content == NULL && r->content_len))
+    {
+        return CONFER_BHTTP_ERR_ARG;
+    }
+
+    rc = bhttp_check_request(r);
     if (rc != CONFER_BHTTP_OK) {
         return rc;
     }
@@ -476,15 +502,44 @@ confer_bhttp_encode_request(const confer_bhttp_request_t *r, unsigned framing,
     w.n = 0;
     w.overflow = 0;
 
-    bhttp_w_varint(&w, framing);
-    bhttp_w_lstr(&w, &method);
-    bhttp_w_lstr(&w, &r->scheme);
-    bhttp_w_lstr(&w, &r->authority);
-    bhttp_w_lstr(&w, &r->path);
-    bhttp_w_fields(&w, r->headers, r->nheaders, known);
+    bhttp_w_request_head(&w, r, framing);
     bhttp_w_content(&w, r->content, r->content_len, known);
     bhttp_w_fields(&w, r->trailers, r->ntrailers, known);
     bhttp_w_zeros(&w, padding);
+
+    return bhttp_w_finish(&w, len);
+}
+
+
+confer_bhttp_rc_t
+confer_bhttp_encode_request_head(const confer_bhttp_request_t *r,
+    size_t padding, uint8_t *out, size_t cap, size_t *len, size_t *tail)
+{
+    bhttp_writer_t     w;
+    confer_bhttp_rc_t  rc;
+
+    if (r == NULL || len == NULL || tail == NULL || r->ntrailers
+        || padding > SIZE_MAX - 1)
+    {
+        return CONFER_BHTTP_ERR_ARG;
+    }
+
+    rc = bhttp_check_request(r);
+    if (rc != CONFER_BHTTP_OK) {
+        return rc;
+    }
+
+    w.out = out;
+    w.cap = out ? cap : 0;
+    w.n = 0;
+    w.overflow = 0;
+
+    /* RFC 9292, 3.1: known-length content is its length, then its bytes */
+    bhttp_w_request_head(&w, r, CONFER_BHTTP_KNOWN_REQUEST);
+    bhttp_w_varint(&w, r->content_len);
+
+    /* an empty known-length trailer section (a zero length), padding */
+    *tail = 1 + padding;
 
     return bhttp_w_finish(&w, len);
 }
@@ -798,6 +853,10 @@ bhttp_copy(confer_bhttp_decoder_t *d, const uint8_t *p, size_t n)
     memcpy(d->scratch + d->used, p, take);
     d->used += take;
     d->want -= take;
+
+    if (d->used > d->dirty) {
+        d->dirty = d->used;
+    }
 
     return take;
 }

@@ -140,6 +140,18 @@ confer_bhttp_rc_t confer_bhttp_encode_response(
     const confer_bhttp_response_t *r, unsigned framing, size_t padding,
     uint8_t *out, size_t cap, size_t *len);
 
+/*
+ * The known-length request r (no trailers) without copying its content:
+ * writes what precedes the content (up to and with its length) into out
+ * and sets *tail to the bytes that follow it, all zero (the empty trailer
+ * section and the padding).  The message of confer_bhttp_encode_request
+ * with this padding is out[0..*len), r->content_len bytes of content,
+ * *tail zero bytes; r->content is not read.
+ */
+confer_bhttp_rc_t confer_bhttp_encode_request_head(
+    const confer_bhttp_request_t *r, size_t padding, uint8_t *out,
+    size_t cap, size_t *len, size_t *tail);
+
 
 /* --- streaming response encoder (indeterminate length, framing 3) ------- */
 
@@ -232,6 +244,8 @@ typedef struct {
     uint8_t               *scratch;
     size_t                 scratch_size;
     size_t                 used;            /* bytes of scratch filled */
+    size_t                 dirty;           /* bytes of scratch ever
+                                               written: what to wipe */
     unsigned               response;        /* decoding a response */
     unsigned               state;
     unsigned               section;         /* info, headers or trailers */
@@ -256,7 +270,8 @@ typedef struct {
 /*
  * response: 0 to decode a request (framing 0 or 2), 1 for a response
  * (framing 1 or 3).  scratch holds one field line (name and value), or the
- * whole request control data: its size is the limit for those.
+ * whole request control data: its size is the limit for those.  Only its
+ * first d->dirty bytes are ever written: wiping those is enough.
  */
 confer_bhttp_rc_t confer_bhttp_decoder_init(confer_bhttp_decoder_t *d,
     int response, uint8_t *scratch, size_t scratch_size,

@@ -44,6 +44,7 @@ static confer_ohttp_err_t confer_chunked_open(confer_chunked_reader_t *rd,
     const uint8_t *ct, size_t ct_len, int final);
 static confer_ohttp_err_t confer_chunked_fail(confer_chunked_reader_t *rd,
     confer_ohttp_err_t err);
+static void confer_chunked_wrote(confer_chunked_reader_t *rd, size_t n);
 
 
 static const uint8_t  confer_final_aad[] = "final";
@@ -277,6 +278,7 @@ confer_chunked_request_reader_init(confer_chunked_reader_t *rd,
     rd->lookup_data = data;
     rd->buf = buf;
     rd->cap = cap;
+    rd->max = cap;
     rd->request = 1;
 }
 
@@ -289,6 +291,80 @@ confer_chunked_response_reader_init(confer_chunked_reader_t *rd,
     rd->ohttp = ohttp;
     rd->buf = buf;
     rd->cap = cap;
+    rd->max = cap;
+}
+
+
+void
+confer_chunked_reader_set_max(confer_chunked_reader_t *rd, size_t max)
+{
+    rd->max = max > rd->cap ? max : rd->cap;
+}
+
+
+void
+confer_chunked_reader_move(confer_chunked_reader_t *rd, uint8_t *buf,
+    size_t cap)
+{
+    if (rd->have) {
+        memcpy(buf, rd->buf, rd->have);
+    }
+
+    if (rd->buf) {
+        sodium_memzero(rd->buf, rd->dirty);
+    }
+
+    rd->buf = buf;
+    rd->cap = cap;
+    rd->dirty = rd->have;
+
+    if (rd->max < cap) {
+        rd->max = cap;
+    }
+}
+
+
+uint8_t *
+confer_chunked_reader_detach(confer_chunked_reader_t *rd, uint8_t *buf,
+    size_t cap, size_t *written)
+{
+    uint8_t  *old;
+
+    *written = 0;
+
+    /* between chunks, or after the final one */
+    if (rd->state == CONFER_RD_BODY || rd->state == CONFER_RD_FINAL
+        || (rd->state != CONFER_RD_DONE && rd->have))
+    {
+        return NULL;
+    }
+
+    old = rd->buf;
+    *written = rd->dirty;
+
+    rd->buf = buf;
+    rd->cap = cap;
+    rd->dirty = 0;
+
+    if (rd->max < cap) {
+        rd->max = cap;
+    }
+
+    return old;
+}
+
+
+/*
+ * Only what was written is wiped: a buffer sized for the largest chunk
+ * allowed is mostly never touched, and wiping all of it would cost more
+ * than the request.
+ */
+static void
+confer_chunked_wrote(confer_chunked_reader_t *rd, size_t n)
+{
+    if (n > rd->dirty) {
+        rd->dirty = n;
+    }
 }
 
 
@@ -296,10 +372,11 @@ void
 confer_chunked_reader_cleanup(confer_chunked_reader_t *rd)
 {
     if (rd->buf) {
-        sodium_memzero(rd->buf, rd->cap);
+        sodium_memzero(rd->buf, rd->dirty);
     }
 
     sodium_memzero(rd->small, sizeof(rd->small));
+    rd->dirty = 0;
     rd->have = 0;
     rd->state = CONFER_RD_DONE;
     rd->error = CONFER_OHTTP_ERR_STATE;
@@ -312,7 +389,8 @@ confer_chunked_fail(confer_chunked_reader_t *rd, confer_ohttp_err_t err)
     rd->error = err;
 
     if (rd->buf) {
-        sodium_memzero(rd->buf, rd->cap);
+        sodium_memzero(rd->buf, rd->dirty);
+        rd->dirty = 0;
     }
 
     return err;
@@ -339,6 +417,9 @@ confer_chunked_open(confer_chunked_reader_t *rd, const uint8_t *ct,
     if (ct_len < CONFER_HPKE_NT) {
         return CONFER_OHTTP_ERR_MALFORMED;
     }
+
+    /* the plaintext goes to buf (wiped again if the tag does not verify) */
+    confer_chunked_wrote(rd, ct_len - CONFER_HPKE_NT);
 
     if (rd->request) {
         rc = confer_hpke_open(&ctx->hpke, aad, aad_len, ct, ct_len, rd->buf,
@@ -493,7 +574,7 @@ confer_chunked_feed(confer_chunked_reader_t *rd, const uint8_t *in, size_t n,
                 return confer_chunked_fail(rd, CONFER_OHTTP_ERR_MALFORMED);
             }
 
-            if (v > rd->cap) {
+            if (v > rd->max && v > rd->cap) {
                 return confer_chunked_fail(rd,
                                            CONFER_OHTTP_ERR_CHUNK_TOO_LARGE);
             }
@@ -503,6 +584,18 @@ confer_chunked_feed(confer_chunked_reader_t *rd, const uint8_t *in, size_t n,
             break;
 
         case CONFER_RD_BODY:
+
+            if (rd->need > rd->cap) {
+                /* within max (checked above): the caller grows the buffer */
+                rd->want = rd->need;
+                *used = off;
+                return CONFER_OHTTP_NEED_SPACE;
+            }
+
+            if (off == n) {
+                *used = off;
+                return CONFER_OHTTP_AGAIN;
+            }
 
             if (rd->have == 0 && n - off >= rd->need) {
                 /* the whole chunk is in the input: no copy */
@@ -515,6 +608,7 @@ confer_chunked_feed(confer_chunked_reader_t *rd, const uint8_t *in, size_t n,
                 memcpy(rd->buf + rd->have, in + off, take);
                 rd->have += take;
                 off += take;
+                confer_chunked_wrote(rd, rd->have);
 
                 if (rd->have < rd->need) {
                     *used = off;
@@ -538,13 +632,22 @@ confer_chunked_feed(confer_chunked_reader_t *rd, const uint8_t *in, size_t n,
         case CONFER_RD_FINAL:
 
             if (n - off > rd->cap - rd->have) {
-                return confer_chunked_fail(rd,
-                                           CONFER_OHTTP_ERR_CHUNK_TOO_LARGE);
+                if (n - off > (rd->max > rd->cap ? rd->max : rd->cap)
+                              - rd->have)
+                {
+                    return confer_chunked_fail(rd,
+                                             CONFER_OHTTP_ERR_CHUNK_TOO_LARGE);
+                }
+
+                rd->want = rd->have + (n - off);
+                *used = off;
+                return CONFER_OHTTP_NEED_SPACE;
             }
 
             if (n > off) {
                 memcpy(rd->buf + rd->have, in + off, n - off);
                 rd->have += n - off;
+                confer_chunked_wrote(rd, rd->have);
             }
             *used = n;
             return CONFER_OHTTP_AGAIN;

@@ -8,7 +8,10 @@
  * after its tag verified; the final chunk (which runs to the end of the
  * stream) is opened by confer_chunked_finish(), and a stream that ends
  * without it is an error.  A reader works in memory the caller gives it:
- * that size bounds the largest chunk it accepts.
+ * that size bounds the largest chunk it accepts, unless the caller lets
+ * it ask for more (confer_chunked_reader_set_max), so that memory follows
+ * the chunks that actually arrive.  Only the bytes the reader wrote are
+ * wiped at the end.
  */
 
 #ifndef CONFER_CHUNKED_H
@@ -27,6 +30,9 @@ typedef struct {
 
     uint8_t                 *buf;        /* caller memory, one chunk */
     size_t                   cap;
+    size_t                   max;        /* largest chunk taken (>= cap) */
+    size_t                   dirty;      /* bytes of buf ever written */
+    size_t                   want;       /* NEED_SPACE: buffer size asked */
     size_t                   have;       /* bytes of the item in buf */
     size_t                   need;       /* bytes the item takes */
 
@@ -91,11 +97,44 @@ void confer_chunked_response_reader_init(confer_chunked_reader_t *rd,
     confer_ohttp_ctx_t *ohttp, uint8_t *buf, size_t cap);
 
 /*
+ * Lets the reader take chunks of up to max bytes (a final chunk: up to max
+ * bytes in all) while its buffer is smaller: instead of refusing such a
+ * chunk, confer_chunked_feed() answers CONFER_OHTTP_NEED_SPACE with
+ * rd->want set, and the caller moves it to a larger buffer.  Without this
+ * call, max is the buffer's size.
+ */
+void confer_chunked_reader_set_max(confer_chunked_reader_t *rd, size_t max);
+
+/*
+ * Moves the reader to buf/cap (cap at least rd->want, or the old cap):
+ * the bytes it holds are copied and the old buffer's written part is
+ * wiped; freeing the old buffer is the caller's.
+ */
+void confer_chunked_reader_move(confer_chunked_reader_t *rd, uint8_t *buf,
+    size_t cap);
+
+/*
+ * Between chunks (after CONFER_OHTTP_OK, before the next feed): the reader
+ * goes on in buf/cap and hands back its old buffer as it is, with the
+ * plaintext just opened in it, so that the caller may keep that plaintext
+ * where it lies; *written is how much of the old buffer the reader wrote,
+ * which the caller now wipes.  NULL (nothing changed) in the middle of a
+ * chunk.
+ */
+uint8_t *confer_chunked_reader_detach(confer_chunked_reader_t *rd,
+    uint8_t *buf, size_t cap, size_t *written);
+
+/*
  * Takes input from (in, n), sets *used to what it took, and returns
  *   CONFER_OHTTP_OK      a non-final chunk verified: *pt, *pt_len hold its
  *                        plaintext (maybe empty), valid until the next
  *                        call; call again with the rest of the input;
  *   CONFER_OHTTP_AGAIN   all input taken, no chunk completed;
+ *   CONFER_OHTTP_NEED_SPACE
+ *                        (only with a max above the buffer's size) the
+ *                        chunk ahead needs rd->want bytes of buffer: move
+ *                        the reader to one that large, then call again
+ *                        with the rest of the input;
  *   an error             the stream is bad; every later call repeats it.
  * A request reader reports a key problem (confer_ohttp_is_key_problem)
  * as soon as it has the header.
@@ -112,7 +151,10 @@ confer_ohttp_err_t confer_chunked_feed(confer_chunked_reader_t *rd,
 confer_ohttp_err_t confer_chunked_finish(confer_chunked_reader_t *rd,
     const uint8_t **pt, size_t *pt_len);
 
-/* wipes the reader's buffer; the ohttp context is the caller's to clean */
+/*
+ * wipes what the reader wrote in its buffer; the ohttp context is the
+ * caller's to clean
+ */
 void confer_chunked_reader_cleanup(confer_chunked_reader_t *rd);
 
 #endif /* CONFER_CHUNKED_H */

@@ -15,26 +15,55 @@
 #include "confer_hpke.h"
 
 
+#define CONFER_SHA256_BLOCK  64
+
+
 typedef struct {
     const uint8_t  *p;
     size_t          n;
 } confer_iov_t;
 
 
+/* one HMAC-SHA256 key at a time: the digest states after its two pads */
+typedef struct {
+    EVP_MD_CTX     *ipad;
+    EVP_MD_CTX     *opad;
+    EVP_MD_CTX     *work;
+} confer_hmac_t;
+
+
 static int confer_sodium_ready(void);
-static EVP_MAC_CTX *confer_hmac_ctx(void);
-static int confer_hmac_iov(const uint8_t *key, size_t key_len,
-    const confer_iov_t *v, size_t nv, uint8_t out[CONFER_HPKE_NH]);
-static int confer_expand_iov(const uint8_t *prk, size_t prk_len,
-    const confer_iov_t *info, size_t ninfo, uint8_t *out, size_t L);
-static int confer_labeled_extract(const uint8_t *suite_id, size_t sid_len,
-    const uint8_t *salt, size_t salt_len, const char *label,
-    const uint8_t *ikm, size_t ikm_len, uint8_t out[CONFER_HPKE_NH]);
-static int confer_labeled_expand(const uint8_t *suite_id, size_t sid_len,
-    const uint8_t *prk, const char *label, const confer_iov_t *info,
+static const EVP_MD *confer_sha256(void);
+static int confer_hmac_new(confer_hmac_t *h);
+static void confer_hmac_free(confer_hmac_t *h);
+static int confer_hmac_key(confer_hmac_t *h, const uint8_t *key,
+    size_t key_len);
+static int confer_hmac_iov(confer_hmac_t *h, const confer_iov_t *v,
+    size_t nv, uint8_t out[CONFER_HPKE_NH]);
+static int confer_expand_iov(confer_hmac_t *h, const confer_iov_t *info,
     size_t ninfo, uint8_t *out, size_t L);
-static confer_hpke_err_t confer_kem_shared_secret(const uint8_t *dh,
-    const uint8_t *enc, const uint8_t *pkR, uint8_t *ss);
+static int confer_labeled_extract(confer_hmac_t *h, const uint8_t *suite_id,
+    size_t sid_len, const char *label, const uint8_t *ikm, size_t ikm_len,
+    uint8_t out[CONFER_HPKE_NH]);
+static int confer_labeled_expand(confer_hmac_t *h, const uint8_t *suite_id,
+    size_t sid_len, const char *label, const confer_iov_t *info,
+    size_t ninfo, uint8_t *out, size_t L);
+static confer_hpke_err_t confer_kem_shared_secret(confer_hmac_t *h,
+    const uint8_t *dh, const uint8_t *enc, const uint8_t *pkR, uint8_t *ss);
+static int confer_x25519_base(uint8_t pk[CONFER_HPKE_NPK],
+    const uint8_t sk[CONFER_HPKE_NSK]);
+
+/* the map below needs 128-bit products and a little-endian machine */
+#if defined(__SIZEOF_INT128__) && defined(__BYTE_ORDER__)                   \
+    && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define CONFER_FE_MAP  1
+static void confer_fe_frombytes(uint64_t h[5], const uint8_t s[32]);
+static void confer_fe_tobytes(uint8_t s[32], const uint64_t f[5]);
+static void confer_fe_mul(uint64_t h[5], const uint64_t f[5],
+    const uint64_t g[5]);
+static void confer_fe_sqn(uint64_t h[5], const uint64_t f[5], unsigned n);
+static void confer_fe_invert(uint64_t out[5], const uint64_t z[5]);
+#endif
 static void confer_hpke_nonce(const confer_hpke_ctx_t *ctx,
     uint8_t nonce[CONFER_HPKE_NN]);
 static const EVP_CIPHER *confer_aes_gcm(size_t nk);
@@ -60,9 +89,8 @@ static const char  *confer_hpke_errors[] = {
 
 /* RFC 9180, 4: the fixed parts of labeled extract and expand */
 static const uint8_t  confer_hpke_v1[] = "HPKE-v1";
-static const uint8_t  confer_zero_salt[CONFER_HPKE_NH];
 
-static EVP_MAC_CTX    *confer_hmac_template;
+static EVP_MD         *confer_sha256_md;
 static EVP_CIPHER     *confer_aes128gcm;
 static EVP_CIPHER     *confer_aes256gcm;
 static int             confer_sodium_inited;
@@ -136,92 +164,143 @@ confer_sodium_ready(void)
 }
 
 
-/* HMAC-SHA256 through EVP_MAC */
+/*
+ * HMAC-SHA256 (RFC 2104) on EVP digests: the SHA-256 states after the
+ * inner and the outer pad are computed once per key and copied for every
+ * HMAC under it.  An EVP_MAC context set up per HMAC cost about four times
+ * as much, and a key exchange makes a dozen of them on each side.
+ */
 
-static EVP_MAC_CTX *
-confer_hmac_ctx(void)
+static const EVP_MD *
+confer_sha256(void)
 {
-    EVP_MAC      *mac;
-    EVP_MAC_CTX  *ctx;
-    OSSL_PARAM    params[2];
-
-    /*
-     * Fetching "HMAC" and "SHA256" costs more than an HMAC of a few dozen
-     * bytes; a template set up once is duplicated instead.  nginx workers
-     * are single-threaded, and the template is never written after this.
-     */
-
-    if (confer_hmac_template == NULL) {
-        mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-        if (mac == NULL) {
-            return NULL;
-        }
-
-        ctx = EVP_MAC_CTX_new(mac);
-        EVP_MAC_free(mac);
-        if (ctx == NULL) {
-            return NULL;
-        }
-
-        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                     (char *) "SHA256", 0);
-        params[1] = OSSL_PARAM_construct_end();
-
-        if (!EVP_MAC_CTX_set_params(ctx, params)) {
-            EVP_MAC_CTX_free(ctx);
-            return NULL;
-        }
-
-        confer_hmac_template = ctx;
+    /* fetched once: an implicit fetch per digest costs more than it */
+    if (confer_sha256_md == NULL) {
+        confer_sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
     }
 
-    return EVP_MAC_CTX_dup(confer_hmac_template);
+    return confer_sha256_md;
 }
 
 
 static int
-confer_hmac_iov(const uint8_t *key, size_t key_len, const confer_iov_t *v,
-    size_t nv, uint8_t out[CONFER_HPKE_NH])
+confer_hmac_new(confer_hmac_t *h)
 {
-    int           rc;
-    size_t        i, len;
-    EVP_MAC_CTX  *ctx;
+    h->ipad = EVP_MD_CTX_new();
+    h->opad = EVP_MD_CTX_new();
+    h->work = EVP_MD_CTX_new();
 
-    ctx = confer_hmac_ctx();
-    if (ctx == NULL) {
+    if (h->ipad == NULL || h->opad == NULL || h->work == NULL
+        || confer_sha256() == NULL)
+    {
+        confer_hmac_free(h);
         return 0;
     }
 
-    /* RFC 5869, 2.2: an absent salt is HashLen zeros, the same HMAC key */
-    if (key_len == 0) {
-        key = confer_zero_salt;
-        key_len = sizeof(confer_zero_salt);
-    }
-
-    rc = EVP_MAC_init(ctx, key, key_len, NULL);
-
-    for (i = 0; rc && i < nv; i++) {
-        if (v[i].n) {
-            rc = EVP_MAC_update(ctx, v[i].p, v[i].n);
-        }
-    }
-
-    if (rc) {
-        rc = EVP_MAC_final(ctx, out, &len, CONFER_HPKE_NH)
-             && len == CONFER_HPKE_NH;
-    }
-
-    EVP_MAC_CTX_free(ctx);
-
-    return rc;
+    return 1;
 }
 
 
-/* RFC 5869, 2.3: T(i) = HMAC(PRK, T(i-1) | info | i) */
+static void
+confer_hmac_free(confer_hmac_t *h)
+{
+    /* the providers clear a digest state when they free it */
+    EVP_MD_CTX_free(h->ipad);
+    EVP_MD_CTX_free(h->opad);
+    EVP_MD_CTX_free(h->work);
+
+    h->ipad = NULL;
+    h->opad = NULL;
+    h->work = NULL;
+}
+
+
+/* RFC 2104, 2: the key, hashed if longer than a block, zero-padded */
+static int
+confer_hmac_key(confer_hmac_t *h, const uint8_t *key, size_t key_len)
+{
+    int            ok;
+    size_t         i;
+    uint8_t        k[CONFER_SHA256_BLOCK], pad[CONFER_SHA256_BLOCK];
+    unsigned int   len;
+    const EVP_MD  *md;
+
+    md = confer_sha256();
+
+    memset(k, 0, sizeof(k));
+
+    /*
+     * RFC 5869, 2.2: an absent salt is HashLen zeros, which pads to the
+     * same block as no key at all
+     */
+    if (key_len > CONFER_SHA256_BLOCK) {
+        if (!EVP_Digest(key, key_len, k, &len, md, NULL)) {
+            return 0;
+        }
+
+    } else if (key_len) {
+        memcpy(k, key, key_len);
+    }
+
+    for (i = 0; i < CONFER_SHA256_BLOCK; i++) {
+        pad[i] = k[i] ^ 0x36;
+    }
+
+    ok = EVP_DigestInit_ex(h->ipad, md, NULL)
+         && EVP_DigestUpdate(h->ipad, pad, CONFER_SHA256_BLOCK);
+
+    for (i = 0; i < CONFER_SHA256_BLOCK; i++) {
+        pad[i] = k[i] ^ 0x5c;
+    }
+
+    ok = ok
+         && EVP_DigestInit_ex(h->opad, md, NULL)
+         && EVP_DigestUpdate(h->opad, pad, CONFER_SHA256_BLOCK);
+
+    OPENSSL_cleanse(k, sizeof(k));
+    OPENSSL_cleanse(pad, sizeof(pad));
+
+    return ok;
+}
+
+
+/* HMAC(key set by confer_hmac_key, v[0] | v[1] | ...) */
+static int
+confer_hmac_iov(confer_hmac_t *h, const confer_iov_t *v, size_t nv,
+    uint8_t out[CONFER_HPKE_NH])
+{
+    int           ok;
+    size_t        i;
+    uint8_t       inner[CONFER_HPKE_NH];
+    unsigned int  len;
+
+    ok = EVP_MD_CTX_copy_ex(h->work, h->ipad);
+
+    for (i = 0; ok && i < nv; i++) {
+        if (v[i].n) {
+            ok = EVP_DigestUpdate(h->work, v[i].p, v[i].n);
+        }
+    }
+
+    ok = ok
+         && EVP_DigestFinal_ex(h->work, inner, &len)
+         && len == CONFER_HPKE_NH
+         && EVP_MD_CTX_copy_ex(h->work, h->opad)
+         && EVP_DigestUpdate(h->work, inner, CONFER_HPKE_NH)
+         && EVP_DigestFinal_ex(h->work, out, &len)
+         && len == CONFER_HPKE_NH;
+
+    OPENSSL_cleanse(inner, sizeof(inner));
+
+    return ok;
+}
+
+
+/* RFC 5869, 2.3: T(i) = HMAC(PRK, T(i-1) | info | i), PRK set in h */
 
 static int
-confer_expand_iov(const uint8_t *prk, size_t prk_len,
-    const confer_iov_t *info, size_t ninfo, uint8_t *out, size_t L)
+confer_expand_iov(confer_hmac_t *h, const confer_iov_t *info, size_t ninfo,
+    uint8_t *out, size_t L)
 {
     size_t        i, n, take;
     uint8_t       t[CONFER_HPKE_NH], ctr;
@@ -244,7 +323,7 @@ confer_expand_iov(const uint8_t *prk, size_t prk_len,
         v[i].p = &ctr;
         v[i++].n = 1;
 
-        if (!confer_hmac_iov(prk, prk_len, v, i, t)) {
+        if (!confer_hmac_iov(h, v, i, t)) {
             OPENSSL_cleanse(t, sizeof(t));
             return 0;
         }
@@ -264,13 +343,23 @@ confer_hpke_err_t
 confer_hkdf_extract(const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
     size_t ikm_len, uint8_t prk[CONFER_HPKE_NH])
 {
-    confer_iov_t  v;
+    int            ok;
+    confer_iov_t   v;
+    confer_hmac_t  h;
+
+    if (!confer_hmac_new(&h)) {
+        return CONFER_HPKE_ERR_CRYPTO;
+    }
 
     v.p = ikm;
     v.n = ikm_len;
 
-    return confer_hmac_iov(salt, salt_len, &v, 1, prk)
-           ? CONFER_HPKE_OK : CONFER_HPKE_ERR_CRYPTO;
+    ok = confer_hmac_key(&h, salt, salt_len)
+         && confer_hmac_iov(&h, &v, 1, prk);
+
+    confer_hmac_free(&h);
+
+    return ok ? CONFER_HPKE_OK : CONFER_HPKE_ERR_CRYPTO;
 }
 
 
@@ -278,26 +367,40 @@ confer_hpke_err_t
 confer_hkdf_expand(const uint8_t *prk, size_t prk_len, const uint8_t *info,
     size_t info_len, uint8_t *out, size_t L)
 {
-    confer_iov_t  v;
+    int            ok;
+    confer_iov_t   v;
+    confer_hmac_t  h;
 
     if (L > 255 * CONFER_HPKE_NH) {
         return CONFER_HPKE_ERR_EXPORT_TOO_LONG;
     }
 
+    if (!confer_hmac_new(&h)) {
+        return CONFER_HPKE_ERR_CRYPTO;
+    }
+
     v.p = info;
     v.n = info_len;
 
-    return confer_expand_iov(prk, prk_len, &v, 1, out, L)
-           ? CONFER_HPKE_OK : CONFER_HPKE_ERR_CRYPTO;
+    ok = confer_hmac_key(&h, prk, prk_len)
+         && confer_expand_iov(&h, &v, 1, out, L);
+
+    confer_hmac_free(&h);
+
+    return ok ? CONFER_HPKE_OK : CONFER_HPKE_ERR_CRYPTO;
 }
 
 
-/* RFC 9180, 4: LabeledExtract and LabeledExpand */
+/*
+ * RFC 9180, 4: LabeledExtract and LabeledExpand; h holds the salt (extract)
+ * or the PRK (expand), set by the caller, so that several outputs under
+ * one key share its pads
+ */
 
 static int
-confer_labeled_extract(const uint8_t *suite_id, size_t sid_len,
-    const uint8_t *salt, size_t salt_len, const char *label,
-    const uint8_t *ikm, size_t ikm_len, uint8_t out[CONFER_HPKE_NH])
+confer_labeled_extract(confer_hmac_t *h, const uint8_t *suite_id,
+    size_t sid_len, const char *label, const uint8_t *ikm, size_t ikm_len,
+    uint8_t out[CONFER_HPKE_NH])
 {
     confer_iov_t  v[4];
 
@@ -310,13 +413,13 @@ confer_labeled_extract(const uint8_t *suite_id, size_t sid_len,
     v[3].p = ikm;
     v[3].n = ikm_len;
 
-    return confer_hmac_iov(salt, salt_len, v, 4, out);
+    return confer_hmac_iov(h, v, 4, out);
 }
 
 
 static int
-confer_labeled_expand(const uint8_t *suite_id, size_t sid_len,
-    const uint8_t *prk, const char *label, const confer_iov_t *info,
+confer_labeled_expand(confer_hmac_t *h, const uint8_t *suite_id,
+    size_t sid_len, const char *label, const confer_iov_t *info,
     size_t ninfo, uint8_t *out, size_t L)
 {
     uint8_t       len2[2];
@@ -341,8 +444,232 @@ confer_labeled_expand(const uint8_t *suite_id, size_t sid_len,
         memcpy(&v[4], info, ninfo * sizeof(confer_iov_t));
     }
 
-    return confer_expand_iov(prk, CONFER_HPKE_NH, v, 4 + ninfo, out, L);
+    return confer_expand_iov(h, v, 4 + ninfo, out, L);
 }
+
+
+/*
+ * X25519 public keys, RFC 7748, 5: X25519(k, 9).  libsodium computes it
+ * with the same Montgomery ladder as a DH with any point; its Ed25519
+ * fixed-base multiplication, with precomputed multiples of the base
+ * point, takes about half the time, and the birational map of RFC 7748,
+ * 4.1 turns the Edwards point into the same u-coordinate: u = (1 + y) /
+ * (1 - y).  crypto_scalarmult_ed25519_base() clamps the scalar as X25519
+ * does.  The map's arithmetic works on the public key only; it is
+ * written without branches on data all the same.
+ */
+
+#ifndef CONFER_FE_MAP
+
+static int
+confer_x25519_base(uint8_t pk[CONFER_HPKE_NPK],
+    const uint8_t sk[CONFER_HPKE_NSK])
+{
+    return crypto_scalarmult_base(pk, sk);
+}
+
+#else
+
+#define CONFER_FE_MASK  ((uint64_t) 0x7ffffffffffff)     /* 2^51 - 1 */
+
+typedef unsigned __int128  confer_u128_t;
+
+
+static int
+confer_x25519_base(uint8_t pk[CONFER_HPKE_NPK],
+    const uint8_t sk[CONFER_HPKE_NSK])
+{
+    int       i;
+    uint8_t   ed[32];
+    uint64_t  y[5], num[5], den[5];
+
+    /* 2p, limb by limb: 2^52 - 38, then 2^52 - 2 */
+    static const uint64_t  two_p[5] = {
+        0xfffffffffffdaULL, 0xffffffffffffeULL, 0xffffffffffffeULL,
+        0xffffffffffffeULL, 0xffffffffffffeULL
+    };
+
+    /*
+     * -1 for 32 zero bytes (an X25519 key all the same once clamped) or a
+     * scalar that is 0 mod the group order (never, once clamped): the
+     * ladder answers those as it always did
+     */
+    if (crypto_scalarmult_ed25519_base(ed, sk) != 0) {
+        return crypto_scalarmult_base(pk, sk);
+    }
+
+    /* y: the encoding without the sign bit of x (RFC 8032, 5.1.2) */
+    confer_fe_frombytes(y, ed);
+
+    for (i = 0; i < 5; i++) {
+        num[i] = y[i] + (i == 0);
+        den[i] = two_p[i] + (i == 0) - y[i];
+    }
+
+    confer_fe_invert(den, den);
+    confer_fe_mul(num, num, den);
+    confer_fe_tobytes(pk, num);
+
+    return 0;
+}
+
+
+/* GF(2^255 - 19) in five 51-bit limbs, little-endian */
+
+static void
+confer_fe_frombytes(uint64_t h[5], const uint8_t s[32])
+{
+    uint64_t  w[4];
+
+    memcpy(w, s, 32);
+
+    /* the top bit of s is not part of the element */
+    h[0] = w[0] & CONFER_FE_MASK;
+    h[1] = (w[0] >> 51 | w[1] << 13) & CONFER_FE_MASK;
+    h[2] = (w[1] >> 38 | w[2] << 26) & CONFER_FE_MASK;
+    h[3] = (w[2] >> 25 | w[3] << 39) & CONFER_FE_MASK;
+    h[4] = (w[3] >> 12) & CONFER_FE_MASK;
+}
+
+
+/* the unique representative below p, little-endian */
+static void
+confer_fe_tobytes(uint8_t s[32], const uint64_t f[5])
+{
+    int       i;
+    uint64_t  h[5], q, w[4];
+
+    memcpy(h, f, sizeof(h));
+
+    for (i = 0; i < 2; i++) {
+        h[1] += h[0] >> 51;
+        h[0] &= CONFER_FE_MASK;
+        h[2] += h[1] >> 51;
+        h[1] &= CONFER_FE_MASK;
+        h[3] += h[2] >> 51;
+        h[2] &= CONFER_FE_MASK;
+        h[4] += h[3] >> 51;
+        h[3] &= CONFER_FE_MASK;
+        h[0] += 19 * (h[4] >> 51);
+        h[4] &= CONFER_FE_MASK;
+    }
+
+    /* q = 1 if h >= p: then h - p = h + 19 - 2^255 */
+    q = (h[0] + 19) >> 51;
+    q = (h[1] + q) >> 51;
+    q = (h[2] + q) >> 51;
+    q = (h[3] + q) >> 51;
+    q = (h[4] + q) >> 51;
+
+    h[0] += 19 * q;
+    h[1] += h[0] >> 51;
+    h[0] &= CONFER_FE_MASK;
+    h[2] += h[1] >> 51;
+    h[1] &= CONFER_FE_MASK;
+    h[3] += h[2] >> 51;
+    h[2] &= CONFER_FE_MASK;
+    h[4] += h[3] >> 51;
+    h[3] &= CONFER_FE_MASK;
+    h[4] &= CONFER_FE_MASK;
+
+    w[0] = h[0] | h[1] << 51;
+    w[1] = h[1] >> 13 | h[2] << 38;
+    w[2] = h[2] >> 26 | h[3] << 25;
+    w[3] = h[3] >> 39 | h[4] << 12;
+
+    memcpy(s, w, 32);
+}
+
+
+/* h = f * g; limbs of f and g below 2^54, of h below 2^52 */
+static void
+confer_fe_mul(uint64_t h[5], const uint64_t f[5], const uint64_t g[5])
+{
+    uint64_t       c, g1, g2, g3, g4;
+    confer_u128_t  r0, r1, r2, r3, r4;
+
+    /* 2^255 = 19: the products that reach past limb 4 come back times 19 */
+    g1 = 19 * g[1];
+    g2 = 19 * g[2];
+    g3 = 19 * g[3];
+    g4 = 19 * g[4];
+
+    r0 = (confer_u128_t) f[0] * g[0] + (confer_u128_t) f[1] * g4
+         + (confer_u128_t) f[2] * g3 + (confer_u128_t) f[3] * g2
+         + (confer_u128_t) f[4] * g1;
+    r1 = (confer_u128_t) f[0] * g[1] + (confer_u128_t) f[1] * g[0]
+         + (confer_u128_t) f[2] * g4 + (confer_u128_t) f[3] * g3
+         + (confer_u128_t) f[4] * g2;
+    r2 = (confer_u128_t) f[0] * g[2] + (confer_u128_t) f[1] * g[1]
+         + (confer_u128_t) f[2] * g[0] + (confer_u128_t) f[3] * g4
+         + (confer_u128_t) f[4] * g3;
+    r3 = (confer_u128_t) f[0] * g[3] + (confer_u128_t) f[1] * g[2]
+         + (confer_u128_t) f[2] * g[1] + (confer_u128_t) f[3] * g[0]
+         + (confer_u128_t) f[4] * g4;
+    r4 = (confer_u128_t) f[0] * g[4] + (confer_u128_t) f[1] * g[3]
+         + (confer_u128_t) f[2] * g[2] + (confer_u128_t) f[3] * g[1]
+         + (confer_u128_t) f[4] * g[0];
+
+    r1 += (uint64_t) (r0 >> 51);
+    h[0] = (uint64_t) r0 & CONFER_FE_MASK;
+    r2 += (uint64_t) (r1 >> 51);
+    h[1] = (uint64_t) r1 & CONFER_FE_MASK;
+    r3 += (uint64_t) (r2 >> 51);
+    h[2] = (uint64_t) r2 & CONFER_FE_MASK;
+    r4 += (uint64_t) (r3 >> 51);
+    h[3] = (uint64_t) r3 & CONFER_FE_MASK;
+    c = (uint64_t) (r4 >> 51);
+    h[4] = (uint64_t) r4 & CONFER_FE_MASK;
+
+    h[0] += c * 19;
+    h[1] += h[0] >> 51;
+    h[0] &= CONFER_FE_MASK;
+}
+
+
+/* h = f^(2^n), n >= 1 */
+static void
+confer_fe_sqn(uint64_t h[5], const uint64_t f[5], unsigned n)
+{
+    confer_fe_mul(h, f, f);
+
+    while (--n) {
+        confer_fe_mul(h, h, h);
+    }
+}
+
+
+/* out = z^(p - 2) = 1 / z (Fermat), p - 2 = 2^255 - 21 */
+static void
+confer_fe_invert(uint64_t out[5], const uint64_t z[5])
+{
+    uint64_t  z2[5], z9[5], z11[5], a[5], b[5], c[5], t[5];
+
+    confer_fe_sqn(z2, z, 1);
+    confer_fe_sqn(t, z2, 2);
+    confer_fe_mul(z9, t, z);
+    confer_fe_mul(z11, z9, z2);
+    confer_fe_sqn(t, z11, 1);
+    confer_fe_mul(a, t, z9);                /* z^(2^5 - 1) */
+    confer_fe_sqn(t, a, 5);
+    confer_fe_mul(a, t, a);                 /* z^(2^10 - 1) */
+    confer_fe_sqn(t, a, 10);
+    confer_fe_mul(b, t, a);                 /* z^(2^20 - 1) */
+    confer_fe_sqn(t, b, 20);
+    confer_fe_mul(t, t, b);                 /* z^(2^40 - 1) */
+    confer_fe_sqn(t, t, 10);
+    confer_fe_mul(b, t, a);                 /* z^(2^50 - 1) */
+    confer_fe_sqn(t, b, 50);
+    confer_fe_mul(c, t, b);                 /* z^(2^100 - 1) */
+    confer_fe_sqn(t, c, 100);
+    confer_fe_mul(t, t, c);                 /* z^(2^200 - 1) */
+    confer_fe_sqn(t, t, 50);
+    confer_fe_mul(t, t, b);                 /* z^(2^250 - 1) */
+    confer_fe_sqn(t, t, 5);
+    confer_fe_mul(out, t, z11);             /* z^(2^255 - 21) */
+}
+
+#endif /* CONFER_FE_MAP */
 
 
 /* DHKEM(X25519, HKDF-SHA256), RFC 9180, 4.1 and 7.1 */
@@ -355,6 +682,7 @@ confer_hpke_derive_keypair(const uint8_t *ikm, size_t n,
     confer_hpke_keypair_t *kp)
 {
     uint8_t            prk[CONFER_HPKE_NH];
+    confer_hmac_t      h;
     confer_hpke_err_t  rc;
 
     /* RFC 9180, 7.1.3: ikm SHOULD have at least Nsk bytes of entropy */
@@ -362,21 +690,24 @@ confer_hpke_derive_keypair(const uint8_t *ikm, size_t n,
         return CONFER_HPKE_ERR_BAD_LENGTH;
     }
 
-    if (!confer_sodium_ready()) {
+    if (!confer_sodium_ready() || !confer_hmac_new(&h)) {
         return CONFER_HPKE_ERR_CRYPTO;
     }
 
     rc = CONFER_HPKE_ERR_CRYPTO;
 
-    if (confer_labeled_extract(confer_kem_suite_id, 5, NULL, 0, "dkp_prk",
-                               ikm, n, prk)
-        && confer_labeled_expand(confer_kem_suite_id, 5, prk, "sk", NULL, 0,
+    if (confer_hmac_key(&h, NULL, 0)
+        && confer_labeled_extract(&h, confer_kem_suite_id, 5, "dkp_prk",
+                                  ikm, n, prk)
+        && confer_hmac_key(&h, prk, sizeof(prk))
+        && confer_labeled_expand(&h, confer_kem_suite_id, 5, "sk", NULL, 0,
                                  kp->sk, CONFER_HPKE_NSK)
-        && crypto_scalarmult_base(kp->pk, kp->sk) == 0)
+        && confer_x25519_base(kp->pk, kp->sk) == 0)
     {
         rc = CONFER_HPKE_OK;
     }
 
+    confer_hmac_free(&h);
     sodium_memzero(prk, sizeof(prk));
 
     if (rc != CONFER_HPKE_OK) {
@@ -397,7 +728,7 @@ confer_hpke_generate_keypair(confer_hpke_keypair_t *kp)
     /* any 32 bytes are an X25519 private key: the DH clamps them */
     randombytes_buf(kp->sk, CONFER_HPKE_NSK);
 
-    if (crypto_scalarmult_base(kp->pk, kp->sk) != 0) {
+    if (confer_x25519_base(kp->pk, kp->sk) != 0) {
         sodium_memzero(kp, sizeof(*kp));
         return CONFER_HPKE_ERR_CRYPTO;
     }
@@ -420,7 +751,7 @@ confer_hpke_keypair_from_sk(const uint8_t *sk, size_t n,
 
     memmove(kp->sk, sk, CONFER_HPKE_NSK);
 
-    if (crypto_scalarmult_base(kp->pk, kp->sk) != 0) {
+    if (confer_x25519_base(kp->pk, kp->sk) != 0) {
         sodium_memzero(kp, sizeof(*kp));
         return CONFER_HPKE_ERR_BAD_KEY;
     }
@@ -439,8 +770,8 @@ confer_hpke_keypair_cleanup(confer_hpke_keypair_t *kp)
 /* RFC 9180, 4.1: ExtractAndExpand(dh, enc || pkR) */
 
 static confer_hpke_err_t
-confer_kem_shared_secret(const uint8_t *dh, const uint8_t *enc,
-    const uint8_t *pkR, uint8_t *ss)
+confer_kem_shared_secret(confer_hmac_t *h, const uint8_t *dh,
+    const uint8_t *enc, const uint8_t *pkR, uint8_t *ss)
 {
     int           ok;
     uint8_t       prk[CONFER_HPKE_NH];
@@ -451,9 +782,11 @@ confer_kem_shared_secret(const uint8_t *dh, const uint8_t *enc,
     ctx[1].p = pkR;
     ctx[1].n = CONFER_HPKE_NPK;
 
-    ok = confer_labeled_extract(confer_kem_suite_id, 5, NULL, 0, "eae_prk",
-                                dh, CONFER_HPKE_NSECRET, prk)
-         && confer_labeled_expand(confer_kem_suite_id, 5, prk,
+    ok = confer_hmac_key(h, NULL, 0)
+         && confer_labeled_extract(h, confer_kem_suite_id, 5, "eae_prk",
+                                   dh, CONFER_HPKE_NSECRET, prk)
+         && confer_hmac_key(h, prk, sizeof(prk))
+         && confer_labeled_expand(h, confer_kem_suite_id, 5,
                                   "shared_secret", ctx, 2, ss,
                                   CONFER_HPKE_NSECRET);
 
@@ -479,10 +812,12 @@ confer_hpke_setup(confer_hpke_ctx_t *ctx, uint8_t mode,
                            key[CONFER_HPKE_NK_MAX];
     const uint8_t         *enc, *pk;
     confer_iov_t           v;
+    confer_hmac_t          h;
     confer_hpke_err_t      rc;
     confer_hpke_keypair_t  e;
 
     memset(ctx, 0, sizeof(*ctx));
+    memset(&h, 0, sizeof(h));
 
     if (mode != CONFER_HPKE_MODE_BASE) {
         return CONFER_HPKE_ERR_UNSUPPORTED_MODE;
@@ -536,7 +871,11 @@ confer_hpke_setup(confer_hpke_ctx_t *ctx, uint8_t mode,
         pk = kpR->pk;
     }
 
-    rc = confer_kem_shared_secret(dh, enc, pk, ss);
+    if (!confer_hmac_new(&h)) {
+        goto done;
+    }
+
+    rc = confer_kem_shared_secret(&h, dh, enc, pk, ss);
     if (rc != CONFER_HPKE_OK) {
         goto done;
     }
@@ -556,12 +895,14 @@ confer_hpke_setup(confer_hpke_ctx_t *ctx, uint8_t mode,
 
     ksc[0] = mode;
 
-    if (!confer_labeled_extract(sid, 10, NULL, 0, "psk_id_hash", NULL, 0,
-                                ksc + 1)
-        || !confer_labeled_extract(sid, 10, NULL, 0, "info_hash", info,
+    if (!confer_hmac_key(&h, NULL, 0)
+        || !confer_labeled_extract(&h, sid, 10, "psk_id_hash", NULL, 0,
+                                   ksc + 1)
+        || !confer_labeled_extract(&h, sid, 10, "info_hash", info,
                                    info_len, ksc + 1 + CONFER_HPKE_NH)
-        || !confer_labeled_extract(sid, 10, ss, CONFER_HPKE_NSECRET,
-                                   "secret", NULL, 0, secret))
+        || !confer_hmac_key(&h, ss, CONFER_HPKE_NSECRET)
+        || !confer_labeled_extract(&h, sid, 10, "secret", NULL, 0, secret)
+        || !confer_hmac_key(&h, secret, CONFER_HPKE_NH))
     {
         goto done;
     }
@@ -572,8 +913,8 @@ confer_hpke_setup(confer_hpke_ctx_t *ctx, uint8_t mode,
     nk = confer_hpke_aead_nk(suite->aead_id);
 
     if (nk) {
-        if (!confer_labeled_expand(sid, 10, secret, "key", &v, 1, key, nk)
-            || !confer_labeled_expand(sid, 10, secret, "base_nonce", &v, 1,
+        if (!confer_labeled_expand(&h, sid, 10, "key", &v, 1, key, nk)
+            || !confer_labeled_expand(&h, sid, 10, "base_nonce", &v, 1,
                                       ctx->base_nonce, CONFER_HPKE_NN))
         {
             goto done;
@@ -587,7 +928,7 @@ confer_hpke_setup(confer_hpke_ctx_t *ctx, uint8_t mode,
         rc = CONFER_HPKE_ERR_CRYPTO;
     }
 
-    if (!confer_labeled_expand(sid, 10, secret, "exp", &v, 1,
+    if (!confer_labeled_expand(&h, sid, 10, "exp", &v, 1,
                                ctx->exporter_secret, CONFER_HPKE_NH))
     {
         goto done;
@@ -602,6 +943,7 @@ confer_hpke_setup(confer_hpke_ctx_t *ctx, uint8_t mode,
 
 done:
 
+    confer_hmac_free(&h);
     sodium_memzero(&e, sizeof(e));
     sodium_memzero(dh, sizeof(dh));
     sodium_memzero(ss, sizeof(ss));
@@ -760,8 +1102,10 @@ confer_hpke_export(const confer_hpke_ctx_t *ctx,
     const uint8_t *exporter_context, size_t context_len, uint8_t *out,
     size_t L)
 {
-    uint8_t       sid[10];
-    confer_iov_t  v;
+    int            ok;
+    uint8_t        sid[10];
+    confer_iov_t   v;
+    confer_hmac_t  h;
 
     if (!ctx->ready) {
         return CONFER_HPKE_ERR_NOT_READY;
@@ -769,6 +1113,10 @@ confer_hpke_export(const confer_hpke_ctx_t *ctx,
 
     if (L > 255 * CONFER_HPKE_NH) {
         return CONFER_HPKE_ERR_EXPORT_TOO_LONG;
+    }
+
+    if (!confer_hmac_new(&h)) {
+        return CONFER_HPKE_ERR_CRYPTO;
     }
 
     sid[0] = 'H';
@@ -785,9 +1133,12 @@ confer_hpke_export(const confer_hpke_ctx_t *ctx,
     v.p = exporter_context;
     v.n = context_len;
 
-    return confer_labeled_expand(sid, 10, ctx->exporter_secret, "sec", &v, 1,
-                                 out, L)
-           ? CONFER_HPKE_OK : CONFER_HPKE_ERR_CRYPTO;
+    ok = confer_hmac_key(&h, ctx->exporter_secret, CONFER_HPKE_NH)
+         && confer_labeled_expand(&h, sid, 10, "sec", &v, 1, out, L);
+
+    confer_hmac_free(&h);
+
+    return ok ? CONFER_HPKE_OK : CONFER_HPKE_ERR_CRYPTO;
 }
 
 
@@ -821,11 +1172,11 @@ confer_aes_gcm(size_t nk)
 void
 confer_hpke_library_cleanup(void)
 {
-    EVP_MAC_CTX_free(confer_hmac_template);
+    EVP_MD_free(confer_sha256_md);
     EVP_CIPHER_free(confer_aes128gcm);
     EVP_CIPHER_free(confer_aes256gcm);
 
-    confer_hmac_template = NULL;
+    confer_sha256_md = NULL;
     confer_aes128gcm = NULL;
     confer_aes256gcm = NULL;
 }

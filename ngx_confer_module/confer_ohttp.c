@@ -18,6 +18,7 @@ static confer_ohttp_err_t confer_ohttp_hpke_err(confer_hpke_err_t rc);
 static const char  *confer_ohttp_errors[] = {
     "ok",
     "more input needed",
+    "a larger buffer needed",
     "unknown key identifier",
     "unsupported HPKE suite for this key",
     "message truncated",

@@ -30,6 +30,8 @@
 typedef enum {
     CONFER_OHTTP_OK = 0,
     CONFER_OHTTP_AGAIN,                  /* chunked reader: needs more input */
+    CONFER_OHTTP_NEED_SPACE,             /* chunked reader: needs a larger
+                                            buffer (not an error) */
     CONFER_OHTTP_ERR_UNKNOWN_KEY,        /* key id not known (key problem) */
     CONFER_OHTTP_ERR_UNSUPPORTED_SUITE,  /* KEM/KDF/AEAD not offered by that
                                             key (key problem) */

@@ -502,7 +502,7 @@ static ngx_int_t
 ngx_http_confer_gateway_open_room(ngx_http_request_t *r,
     ngx_http_confer_seal_ctx_t *sctx, u_char *p, size_t n)
 {
-    u_char                       *buf;
+    u_char                       *buf, *old;
     size_t                        need, vlen, have, cap, max;
     uint64_t                      len;
     u_char                        v[8];
@@ -573,15 +573,11 @@ ngx_http_confer_gateway_open_room(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (rd->have) {
-        ngx_memcpy(buf, rd->buf, rd->have);
-    }
+    old = rd->buf;
 
-    ngx_explicit_memzero(rd->buf, rd->cap);
-    ngx_free(rd->buf);
-
-    rd->buf = buf;
-    rd->cap = cap;
+    /* what it holds moves, what it wrote in the old buffer is wiped */
+    confer_chunked_reader_move(rd, buf, cap);
+    ngx_free(old);
 
     return NGX_OK;
 }
@@ -1457,7 +1453,8 @@ ngx_http_confer_gateway_open_cleanup(void *data)
     }
 
     if (sctx->scratch) {
-        ngx_explicit_memzero(sctx->scratch, NGX_HTTP_CONFER_OPEN_SCRATCH);
+        /* the decoder wrote no further than this */
+        ngx_explicit_memzero(sctx->scratch, sctx->bhttp.dirty);
         ngx_free(sctx->scratch);
         sctx->scratch = NULL;
     }

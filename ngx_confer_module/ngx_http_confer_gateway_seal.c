@@ -53,6 +53,9 @@ static ngx_int_t ngx_http_confer_gateway_seal_take(ngx_http_request_t *r,
     ngx_http_confer_seal_ctx_t *sctx, u_char *p, size_t n);
 static ngx_int_t ngx_http_confer_gateway_seal_message(ngx_http_request_t *r,
     ngx_http_confer_seal_ctx_t *sctx, ngx_chain_t **out);
+static void ngx_http_confer_gateway_seal_gather(const u_char *head,
+    size_t hlen, const u_char *body, size_t blen, size_t off, size_t piece,
+    u_char *out);
 static ngx_int_t ngx_http_confer_gateway_seal_fields(ngx_http_request_t *r,
     ngx_http_confer_seal_ctx_t *sctx, ngx_array_t *fields);
 static ngx_uint_t ngx_http_confer_gateway_seal_value_ok(ngx_str_t *value);
@@ -387,7 +390,7 @@ ngx_http_confer_gateway_seal_take(ngx_http_request_t *r,
 
         /* the old copy is wiped before it goes */
         if (sctx->body) {
-            ngx_explicit_memzero(sctx->body, sctx->body_cap);
+            ngx_explicit_memzero(sctx->body, sctx->body_len);
             ngx_free(sctx->body);
         }
 
@@ -410,9 +413,10 @@ static ngx_int_t
 ngx_http_confer_gateway_seal_message(ngx_http_request_t *r,
     ngx_http_confer_seal_ctx_t *sctx, ngx_chain_t **out)
 {
-    u_char                       *msg;
+    u_char                       *head, *scratch;
+    const u_char                 *pt;
     size_t                        clen, len, dropped, need, total, size;
-    size_t                        off, piece, nchunks, n;
+    size_t                        off, piece, nchunks, n, hlen, tail;
     ngx_buf_t                    *b;
     ngx_str_t                     path;
     ngx_uint_t                    final;
@@ -503,8 +507,7 @@ ngx_http_confer_gateway_seal_message(ngx_http_request_t *r,
     req.content = sctx->body;
     req.content_len = clen;
 
-    brc = confer_bhttp_encode_request(&req, CONFER_BHTTP_KNOWN_REQUEST, 0,
-                                      NULL, 0, &need);
+    brc = confer_bhttp_encode_request_head(&req, 0, NULL, 0, &hlen, &tail);
 
     if (brc != CONFER_BHTTP_ERR_SPACE && brc != CONFER_BHTTP_OK) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -519,20 +522,25 @@ ngx_http_confer_gateway_seal_message(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    /* RFC 9292, 3.8: zero bytes up to the bucket, inside the message */
+    /*
+     * RFC 9292, 3.8: zero bytes up to the bucket, inside the message.  The
+     * message is the head, the body where it lies and the zero tail: it
+     * is sealed from there, not joined into one more copy of the body.
+     */
+    need = hlen + clen + tail;
     total = need + confer_pad_bucket_padding(need);
 
-    msg = ngx_alloc(total, r->connection->log);
-    if (msg == NULL) {
+    head = ngx_alloc(hlen + NGX_HTTP_CONFER_SEAL_CHUNK, r->connection->log);
+    if (head == NULL) {
         return NGX_ERROR;
     }
 
-    brc = confer_bhttp_encode_request(&req, CONFER_BHTTP_KNOWN_REQUEST,
-                                      total - need, msg, total, &len);
+    scratch = head + hlen;
 
-    ngx_http_confer_gateway_seal_free_body(sctx);
+    brc = confer_bhttp_encode_request_head(&req, total - need, head, hlen,
+                                           &hlen, &tail);
 
-    if (brc != CONFER_BHTTP_OK || len != total) {
+    if (brc != CONFER_BHTTP_OK || hlen + clen + tail != total) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "confer: encoding the request failed: %s",
                       confer_bhttp_strerror(brc));
@@ -568,9 +576,18 @@ ngx_http_confer_gateway_seal_message(ngx_http_request_t *r,
         piece = ngx_min(total - off, NGX_HTTP_CONFER_SEAL_CHUNK);
         final = (off + piece == total);
 
-        orc = confer_chunked_request_seal(&sctx->ohttp, msg + off, piece,
-                                          final, b->last, b->end - b->last,
-                                          &n);
+        if (off >= hlen && off + piece <= hlen + clen) {
+            /* all body: sealed where it is */
+            pt = sctx->body + (off - hlen);
+
+        } else {
+            pt = scratch;
+            ngx_http_confer_gateway_seal_gather(head, hlen, sctx->body,
+                                                clen, off, piece, scratch);
+        }
+
+        orc = confer_chunked_request_seal(&sctx->ohttp, pt, piece, final,
+                                          b->last, b->end - b->last, &n);
         if (orc != CONFER_OHTTP_OK) {
             goto seal_failed;
         }
@@ -578,8 +595,9 @@ ngx_http_confer_gateway_seal_message(ngx_http_request_t *r,
         b->last += n;
     }
 
-    ngx_explicit_memzero(msg, total);
-    ngx_free(msg);
+    ngx_explicit_memzero(head, hlen + NGX_HTTP_CONFER_SEAL_CHUNK);
+    ngx_free(head);
+    ngx_http_confer_gateway_seal_free_body(sctx);
 
     b->last_buf = 1;
     b->last_in_chain = 1;
@@ -605,10 +623,40 @@ seal_failed:
 
 failed:
 
-    ngx_explicit_memzero(msg, total);
-    ngx_free(msg);
+    ngx_explicit_memzero(head, hlen + NGX_HTTP_CONFER_SEAL_CHUNK);
+    ngx_free(head);
+    ngx_http_confer_gateway_seal_free_body(sctx);
 
     return NGX_ERROR;
+}
+
+
+/*
+ * The plaintext of the message at [off, off + piece) into out: the part
+ * of the head, of the body and of the zero tail that it spans.
+ */
+static void
+ngx_http_confer_gateway_seal_gather(const u_char *head, size_t hlen,
+    const u_char *body, size_t blen, size_t off, size_t piece, u_char *out)
+{
+    size_t  k, from, to;
+
+    k = 0;
+
+    if (off < hlen) {
+        k = ngx_min(hlen - off, piece);
+        ngx_memcpy(out, head + off, k);
+    }
+
+    from = ngx_max(off, hlen);
+    to = ngx_min(off + piece, hlen + blen);
+
+    if (from < to) {
+        ngx_memcpy(out + k, body + (from - hlen), to - from);
+        k += to - from;
+    }
+
+    ngx_memzero(out + k, piece - k);
 }
 
 
@@ -996,8 +1044,9 @@ ngx_http_confer_gateway_seal_error(ngx_http_request_t *r, ngx_uint_t status,
 static void
 ngx_http_confer_gateway_seal_free_body(ngx_http_confer_seal_ctx_t *sctx)
 {
+    /* written from its start up to body_len, never beyond */
     if (sctx->body) {
-        ngx_explicit_memzero(sctx->body, sctx->body_cap);
+        ngx_explicit_memzero(sctx->body, sctx->body_len);
         ngx_free(sctx->body);
     }
 

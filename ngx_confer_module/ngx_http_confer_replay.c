@@ -4,15 +4,22 @@
  * A shared-memory set of the encapsulated keys (enc, RFC 9458 4.3) of the
  * requests this terminator opened, shared by all workers and kept across
  * reloads (same zone name and size).  An enc seen again while its key is
- * honoured is a replay and refused.  An entry lives until its key retires
- * (not_after + grace): after that the key itself is refused, so the entry
- * has nothing left to guard.
+ * honoured is a replay and refused (RFC 9458, 6.5).  An entry lives until
+ * its key retires (not_after + grace): after that the key itself is
+ * refused, so the entry has nothing left to guard.
  *
- * When the zone is full even after dropping retired entries, a new
- * request is refused with 503 (fail closed; nothing is evicted early,
- * since an evicted enc could be replayed).  Size the zone for the peak
- * request rate times the key lifetime: an entry takes 128 bytes of slab,
- * so 1m holds about 7,000 requests.
+ * The set (confer_replay.h) is one open-addressing table of 8-byte slots
+ * that fills the zone, with no allocation per request: a keyed hash of
+ * enc and the generation of its key's retire time.  A full table first
+ * drops the entries whose generation ended; if it is still full, the
+ * request is refused with 503 (fail closed; nothing live is evicted, since
+ * an evicted enc could be replayed).
+ *
+ * Size: 1m holds about 110,000 entries, the default 8m about 900,000,
+ * i.e. 210 requests per second for the 70 minutes an entry lives with the
+ * default lifetime (1h) and grace (10m).  Size it for the peak request
+ * rate times lifetime + grace.  The pages of the table are touched as it
+ * fills: each worker's RSS grows towards the zone's size and stays there.
  *
  * The zone also records which configuration already asked the master to
  * reload itself before its keys expire, so that only one worker does.
@@ -23,22 +30,14 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <sodium.h>
+
 #include "ngx_http_confer_terminator.h"
+#include "confer_replay.h"
 
 
 typedef struct {
-    u_char                        color;
-    u_char                        pad[7];
-    time_t                        expires;
-    ngx_queue_t                   queue;
-    u_char                        enc[CONFER_HPKE_NENC];
-} ngx_http_confer_replay_node_t;
-
-
-typedef struct {
-    ngx_rbtree_t                  rbtree;
-    ngx_rbtree_node_t             sentinel;
-    ngx_queue_t                   queue;        /* oldest first */
+    confer_replay_t               set;
     time_t                        renew_for;    /* not_after that asked */
     time_t                        renew_time;
 } ngx_http_confer_replay_shctx_t;
@@ -52,10 +51,6 @@ typedef struct {
 
 static ngx_int_t ngx_http_confer_replay_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static void ngx_http_confer_replay_insert(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
-static void ngx_http_confer_replay_expire(ngx_http_confer_replay_ctx_t *ctx,
-    time_t now);
 
 
 ngx_shm_zone_t *
@@ -94,8 +89,12 @@ ngx_http_confer_replay_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_http_confer_replay_ctx_t  *octx = data;
 
-    size_t                         len;
-    ngx_http_confer_replay_ctx_t  *ctx;
+    size_t                           len, nslots;
+    u_char                           key[CONFER_REPLAY_KEY];
+    uint64_t                        *slots;
+    ngx_uint_t                       pages;
+    ngx_http_confer_replay_ctx_t    *ctx;
+    ngx_http_confer_replay_shctx_t  *sh;
 
     ctx = shm_zone->data;
 
@@ -112,17 +111,13 @@ ngx_http_confer_replay_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_OK;
     }
 
-    ctx->sh = ngx_slab_alloc(ctx->shpool,
-                             sizeof(ngx_http_confer_replay_shctx_t));
-    if (ctx->sh == NULL) {
+    sh = ngx_slab_calloc(ctx->shpool, sizeof(ngx_http_confer_replay_shctx_t));
+    if (sh == NULL) {
         return NGX_ERROR;
     }
 
-    ctx->shpool->data = ctx->sh;
-
-    ngx_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel,
-                    ngx_http_confer_replay_insert);
-    ngx_queue_init(&ctx->sh->queue);
+    ctx->sh = sh;
+    ctx->shpool->data = sh;
 
     len = sizeof(" in confer replay zone \"\"") + shm_zone->shm.name.len;
 
@@ -136,76 +131,32 @@ ngx_http_confer_replay_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     ctx->shpool->log_nomem = 0;
 
-    return NGX_OK;
-}
+    /* the table takes every page left, in one piece */
+    slots = NULL;
 
-
-static void
-ngx_http_confer_replay_insert(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t              **p;
-    ngx_http_confer_replay_node_t   *n, *t;
-
-    for ( ;; ) {
-
-        if (node->key < temp->key) {
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-            p = &temp->right;
-
-        } else {
-            n = (ngx_http_confer_replay_node_t *) &node->color;
-            t = (ngx_http_confer_replay_node_t *) &temp->color;
-
-            p = (ngx_memcmp(n->enc, t->enc, CONFER_HPKE_NENC) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
+    for (pages = ctx->shpool->pfree; pages > 0; pages--) {
+        slots = ngx_slab_alloc(ctx->shpool, pages * ngx_pagesize);
+        if (slots) {
             break;
         }
-
-        temp = *p;
     }
 
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
-}
+    nslots = confer_replay_slots(pages * ngx_pagesize);
 
-
-static void
-ngx_http_confer_replay_expire(ngx_http_confer_replay_ctx_t *ctx, time_t now)
-{
-    ngx_queue_t                    *q, *next;
-    ngx_rbtree_node_t              *node;
-    ngx_http_confer_replay_node_t  *rn;
-
-    /* entries of different keys interleave: walk them all, oldest first,
-     * but only as long as something is due (the common case stops early) */
-    for (q = ngx_queue_head(&ctx->sh->queue);
-         q != ngx_queue_sentinel(&ctx->sh->queue);
-         q = next)
-    {
-        next = ngx_queue_next(q);
-
-        rn = ngx_queue_data(q, ngx_http_confer_replay_node_t, queue);
-
-        if (rn->expires >= now) {
-            continue;
-        }
-
-        node = (ngx_rbtree_node_t *)
-                   ((u_char *) rn - offsetof(ngx_rbtree_node_t, color));
-
-        ngx_queue_remove(q);
-        ngx_rbtree_delete(&ctx->sh->rbtree, node);
-        ngx_slab_free_locked(ctx->shpool, node);
+    if (slots == NULL || nslots < 8) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "confer replay zone \"%V\" is too small",
+                      &shm_zone->shm.name);
+        return NGX_ERROR;
     }
+
+    randombytes_buf(key, sizeof(key));
+
+    confer_replay_init(&sh->set, slots, nslots, key);
+
+    sodium_memzero(key, sizeof(key));
+
+    return NGX_OK;
 }
 
 
@@ -217,80 +168,37 @@ ngx_int_t
 ngx_http_confer_replay_check(ngx_http_request_t *r, ngx_shm_zone_t *zone,
     const u_char *enc, time_t expires)
 {
-    size_t                          n;
-    time_t                          now;
-    ngx_int_t                       rc;
-    ngx_rbtree_key_t                key;
-    ngx_rbtree_node_t              *node, *sentinel;
-    ngx_http_confer_replay_ctx_t   *ctx;
-    ngx_http_confer_replay_node_t  *rn;
+    size_t                           used;
+    confer_replay_rc_t               rc;
+    ngx_http_confer_replay_ctx_t    *ctx;
+    ngx_http_confer_replay_shctx_t  *sh;
 
     ctx = zone->data;
-    now = ngx_time();
-
-    key = 0;
-    ngx_memcpy(&key, enc, sizeof(ngx_rbtree_key_t));
+    sh = ctx->sh;
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
-    node = ctx->sh->rbtree.root;
-    sentinel = ctx->sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-
-        if (key < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (key > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        rn = (ngx_http_confer_replay_node_t *) &node->color;
-
-        rc = ngx_memcmp(enc, rn->enc, CONFER_HPKE_NENC);
-
-        if (rc == 0) {
-            ngx_shmtx_unlock(&ctx->shpool->mutex);
-            return NGX_DECLINED;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    n = offsetof(ngx_rbtree_node_t, color)
-        + sizeof(ngx_http_confer_replay_node_t);
-
-    node = ngx_slab_alloc_locked(ctx->shpool, n);
-
-    if (node == NULL) {
-        ngx_http_confer_replay_expire(ctx, now);
-        node = ngx_slab_alloc_locked(ctx->shpool, n);
-    }
-
-    if (node == NULL) {
-        ngx_shmtx_unlock(&ctx->shpool->mutex);
-
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "confer: replay zone \"%V\" is full, request refused",
-                      &zone->shm.name);
-        return NGX_BUSY;
-    }
-
-    node->key = key;
-
-    rn = (ngx_http_confer_replay_node_t *) &node->color;
-    rn->expires = expires;
-    ngx_memcpy(rn->enc, enc, CONFER_HPKE_NENC);
-
-    ngx_rbtree_insert(&ctx->sh->rbtree, node);
-    ngx_queue_insert_tail(&ctx->sh->queue, &rn->queue);
+    rc = confer_replay_check(&sh->set, enc, CONFER_HPKE_NENC,
+                             (int64_t) expires, (int64_t) ngx_time());
+    used = sh->set.used;
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
-    return NGX_OK;
+    switch (rc) {
+
+    case CONFER_REPLAY_NEW:
+        return NGX_OK;
+
+    case CONFER_REPLAY_SEEN:
+        return NGX_DECLINED;
+
+    default:
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "confer: replay zone \"%V\" is full (%uz requests "
+                      "within their keys' lifetime), request refused",
+                      &zone->shm.name, used);
+        return NGX_BUSY;
+    }
 }
 
 

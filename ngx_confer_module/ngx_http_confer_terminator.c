@@ -30,7 +30,12 @@
  *       keys and evidence are fresh before not_after; off leaves it to the
  *       operator (a document past not_after is answered with 503, and the
  *       key with the key-configuration problem).  replay: the shared
- *       memory zone of seen encapsulated keys (default confer_replay:1m).
+ *       memory zone of seen encapsulated keys (default confer_replay:8m):
+ *       8 bytes per request that its key still honours, 1m holding about
+ *       110,000 of them, 8m about 900,000 (210 requests per second for the
+ *       70 minutes an entry lives with lifetime=1h grace=10m); size it for
+ *       the peak rate times lifetime + grace, since a full zone refuses
+ *       requests (503) rather than forget a live entry.
  *       tsm_timeout: how long one TSM report may take.
  *       gpu: NVIDIA GPU evidence bound to the document (its "gpu" member):
  *       command:PATH runs PATH with the GPU nonce (attest_gpu_nonce() of
@@ -264,7 +269,7 @@ ngx_http_confer_term_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (tmcf->replay_zone == NULL) {
         tmcf->replay_zone = ngx_http_confer_replay_zone(cf, &name,
-                                                        1024 * 1024);
+                                                        8 * 1024 * 1024);
         if (tmcf->replay_zone == NULL) {
             return NGX_CONF_ERROR;
         }

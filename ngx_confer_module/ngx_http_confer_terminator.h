@@ -39,6 +39,12 @@
 /* a chunk of a chunked request larger than this is refused */
 #define NGX_HTTP_CONFER_MAX_CHUNK  (1024 * 1024)
 
+/*
+ * the reader's first buffer: a gateway's request chunk (16 KiB of
+ * plaintext and its tag); it grows only for a client that sends larger ones
+ */
+#define NGX_HTTP_CONFER_FIRST_CHUNK  (16384 + CONFER_HPKE_NT)
+
 
 /* one key pair in sodium_malloc()ed (locked, guarded) memory */
 typedef struct {
@@ -119,9 +125,10 @@ typedef struct {
 
     confer_ohttp_ctx_t            ohttp;
     confer_chunked_reader_t       reader;       /* chunked requests */
-    u_char                       *chunk;        /* reader memory */
+    size_t                        chunk_max;    /* reader memory bound */
 
     ngx_buf_t                    *cipher;       /* whole plain request */
+    ngx_buf_t                    *opened;       /* its plaintext */
     off_t                         received;     /* ciphertext bytes */
 
     confer_bhttp_decoder_t        bhttp;
@@ -134,6 +141,8 @@ typedef struct {
     ngx_uint_t                    waiting_body:1;
     ngx_uint_t                    sse:1;
     ngx_uint_t                    head_sent:1;
+    ngx_uint_t                    adopt:1;      /* content in the reader's
+                                                   buffer: detach it */
 
     /* the inner request as decoded (r->pool; wiped in the cleanup) */
     ngx_str_t                     method;
@@ -154,6 +163,8 @@ typedef struct {
                                                    a non-SSE answer */
     ngx_buf_t                    *pt;           /* plaintext of the chunk
                                                    being sealed, reused */
+    ngx_chain_t                  *head_out;     /* sealed head of a whole
+                                                   answer, sent with its end */
     ngx_chain_t                  *free;         /* sealed output buffers */
     ngx_chain_t                  *busy;
 
@@ -195,6 +206,7 @@ ngx_int_t ngx_http_confer_seal_init(ngx_conf_t *cf);
 /* helpers shared by the files above */
 ngx_int_t ngx_http_confer_term_refuse(ngx_http_request_t *r,
     ngx_uint_t status, const char *reason);
+void ngx_http_confer_term_reset(ngx_buf_t *b);
 void ngx_http_confer_term_wipe(ngx_http_confer_term_ctx_t *ctx,
     ngx_buf_t *b);
 

@@ -45,6 +45,10 @@ static void ngx_http_confer_open_fail(ngx_http_request_t *r,
     ngx_http_confer_term_ctx_t *ctx, ngx_uint_t status, const char *reason);
 static ngx_int_t ngx_http_confer_open_feed(ngx_http_request_t *r,
     ngx_http_confer_term_ctx_t *ctx, u_char *p, size_t n);
+static ngx_int_t ngx_http_confer_open_grow(ngx_http_request_t *r,
+    ngx_http_confer_term_ctx_t *ctx);
+static ngx_int_t ngx_http_confer_open_detach(ngx_http_request_t *r,
+    ngx_http_confer_term_ctx_t *ctx);
 static ngx_int_t ngx_http_confer_open_finish(ngx_http_request_t *r,
     ngx_http_confer_term_ctx_t *ctx);
 static ngx_int_t ngx_http_confer_open_bhttp(ngx_http_request_t *r,
@@ -135,6 +139,17 @@ ngx_http_confer_open_reason(confer_ohttp_err_t rc)
 }
 
 
+/* a buffer of plaintext used again: what it held goes first */
+void
+ngx_http_confer_term_reset(ngx_buf_t *b)
+{
+    sodium_memzero(b->start, b->last - b->start);
+
+    b->pos = b->start;
+    b->last = b->start;
+}
+
+
 void
 ngx_http_confer_term_wipe(ngx_http_confer_term_ctx_t *ctx, ngx_buf_t *b)
 {
@@ -155,16 +170,22 @@ ngx_http_confer_open_cleanup(void *data)
     ngx_buf_t  **w;
     ngx_uint_t   i;
 
+    /*
+     * Only what was written: a buffer is written from its start up to its
+     * last, and one that is reused is wiped before (term_reset).  Wiping
+     * whole buffers cost more than the rest of a small request's cleanup.
+     */
+
     w = ctx->wipe.elts;
 
     for (i = 0; i < ctx->wipe.nelts; i++) {
         if (w[i]->start) {
-            sodium_memzero(w[i]->start, w[i]->end - w[i]->start);
+            sodium_memzero(w[i]->start, w[i]->last - w[i]->start);
         }
     }
 
     if (ctx->scratch) {
-        sodium_memzero(ctx->scratch, NGX_HTTP_CONFER_SCRATCH);
+        sodium_memzero(ctx->scratch, ctx->bhttp.dirty);
     }
 
     if (ctx->chunked) {
@@ -180,6 +201,7 @@ ngx_int_t
 ngx_http_confer_open_handler(ngx_http_request_t *r)
 {
     size_t                             size;
+    u_char                            *chunk;
     ngx_int_t                          rc;
     ngx_str_t                         *ct;
     ngx_uint_t                         chunked;
@@ -284,16 +306,31 @@ ngx_http_confer_open_handler(ngx_http_request_t *r)
     }
 
     if (chunked) {
-        size = (size_t) ngx_min(tlcf->max_body, NGX_HTTP_CONFER_MAX_CHUNK);
+        /*
+         * Memory for the chunks that come, not for the largest allowed:
+         * a small body needs no more than its length, a gateway's chunks
+         * fit the first buffer, and larger chunks grow it up to the bound.
+         */
+        ctx->chunk_max = (size_t) ngx_min(tlcf->max_body,
+                                          NGX_HTTP_CONFER_MAX_CHUNK);
 
-        ctx->chunk = ngx_pnalloc(r->pool, size);
-        if (ctx->chunk == NULL) {
+        size = ngx_min(ctx->chunk_max, NGX_HTTP_CONFER_FIRST_CHUNK);
+
+        if (r->headers_in.content_length_n > 0
+            && r->headers_in.content_length_n < (off_t) size)
+        {
+            size = (size_t) r->headers_in.content_length_n;
+        }
+
+        chunk = ngx_pnalloc(r->pool, size);
+        if (chunk == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
         confer_chunked_request_reader_init(&ctx->reader, &ctx->ohttp,
                                            ngx_http_confer_keys_lookup,
-                                           tmcf->keys, ctx->chunk, size);
+                                           tmcf->keys, chunk, size);
+        confer_chunked_reader_set_max(&ctx->reader, ctx->chunk_max);
     }
 
     ngx_memzero(&limits, sizeof(confer_bhttp_limits_t));
@@ -507,6 +544,14 @@ ngx_http_confer_open_feed(ngx_http_request_t *r,
             break;
         }
 
+        if (rc == CONFER_OHTTP_NEED_SPACE) {
+            if (ngx_http_confer_open_grow(r, ctx) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
         if (rc != CONFER_OHTTP_OK) {
             ngx_http_confer_open_fail(r, ctx, NGX_HTTP_BAD_REQUEST,
                                       ngx_http_confer_open_reason(rc));
@@ -517,7 +562,81 @@ ngx_http_confer_open_feed(ngx_http_request_t *r,
         if (ngx_http_confer_open_bhttp(r, ctx, pt, pt_len, 0) != NGX_OK) {
             return NGX_ERROR;
         }
+
+        if (ctx->adopt && ngx_http_confer_open_detach(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Content of the chunk just opened stays in the reader's buffer: the
+ * reader goes on in a new one of the same size, and the old one is wiped
+ * with the request.
+ */
+static ngx_int_t
+ngx_http_confer_open_detach(ngx_http_request_t *r,
+    ngx_http_confer_term_ctx_t *ctx)
+{
+    u_char     *buf, *old;
+    size_t      written;
+    ngx_buf_t  *w;
+
+    buf = ngx_pnalloc(r->pool, ctx->reader.cap);
+    w = ngx_calloc_buf(r->pool);
+
+    if (buf == NULL || w == NULL) {
+        return NGX_ERROR;
+    }
+
+    old = confer_chunked_reader_detach(&ctx->reader, buf, ctx->reader.cap,
+                                       &written);
+    if (old == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "confer: the chunk reader kept its buffer");
+        return NGX_ERROR;
+    }
+
+    w->start = old;
+    w->last = old + written;
+    ngx_http_confer_term_wipe(ctx, w);
+
+    ctx->adopt = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A larger chunk than the buffer holds (within chunk_max, which the reader
+ * checked): at least twice the buffer, so that a final chunk arriving in
+ * many reads is copied a bounded number of times.
+ */
+static ngx_int_t
+ngx_http_confer_open_grow(ngx_http_request_t *r,
+    ngx_http_confer_term_ctx_t *ctx)
+{
+    u_char                   *buf, *old;
+    size_t                    cap;
+    confer_chunked_reader_t  *rd;
+
+    rd = &ctx->reader;
+
+    cap = ngx_min(ngx_max(rd->want, rd->cap * 2), ctx->chunk_max);
+    cap = ngx_max(cap, rd->want);
+
+    buf = ngx_pnalloc(r->pool, cap);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    old = rd->buf;
+
+    confer_chunked_reader_move(rd, buf, cap);
+    ngx_pfree(r->pool, old);
 
     return NGX_OK;
 }
@@ -561,7 +680,10 @@ ngx_http_confer_open_finish(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    /* all of it may hold plaintext */
+    b->last = b->end;
     ngx_http_confer_term_wipe(ctx, b);
+    ctx->opened = b;
 
     rc = confer_ohttp_decapsulate_request(&ctx->ohttp,
                                           ngx_http_confer_keys_lookup,
@@ -755,15 +877,59 @@ ngx_http_confer_open_field(ngx_http_request_t *r,
 }
 
 
+/*
+ * The content goes to the model server from where it was opened: a chunk's
+ * plaintext stays in the reader's buffer, which the reader then gives up
+ * (ngx_http_confer_open_detach), and a plain request's in its buffer; both
+ * are wiped when the request ends.  Only content found elsewhere is copied.
+ */
 static ngx_int_t
 ngx_http_confer_open_content(ngx_http_request_t *r,
     ngx_http_confer_term_ctx_t *ctx, const u_char *p, size_t n)
 {
     size_t        room;
     ngx_buf_t    *b;
+    ngx_uint_t    reader;
     ngx_chain_t  *cl;
 
     ctx->body_len += n;
+
+    reader = ctx->chunked && ctx->reader.buf
+             && p >= ctx->reader.buf
+             && p + n <= ctx->reader.buf + ctx->reader.cap;
+
+    if (reader
+        || (ctx->opened && p >= ctx->opened->start
+            && p + n <= ctx->opened->last))
+    {
+        b = ngx_calloc_buf(r->pool);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        /* no room: the copying path below never appends to it */
+        b->start = (u_char *) p;
+        b->pos = (u_char *) p;
+        b->last = (u_char *) p + n;
+        b->end = b->last;
+        b->memory = 1;
+
+        cl = ngx_alloc_chain_link(r->pool);
+        if (cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        cl->buf = b;
+        cl->next = NULL;
+        *ctx->body_last = cl;
+        ctx->body_last = &cl->next;
+
+        if (reader) {
+            ctx->adopt = 1;
+        }
+
+        return NGX_OK;
+    }
 
     while (n > 0) {
         cl = (ctx->body_last != &ctx->body)

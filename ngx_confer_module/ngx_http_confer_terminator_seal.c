@@ -338,6 +338,16 @@ ngx_http_confer_seal_header_filter(ngx_http_request_t *r)
         return rc;
     }
 
+    if (!ctx->sse) {
+        /*
+         * A whole answer goes in its final chunk, and the gateway hands
+         * the head to its client only with it: both go in one write, not
+         * two (the same chunks on the wire)
+         */
+        ctx->head_out = out;
+        return rc;
+    }
+
     /* the head goes out now, before the first token */
     ctx->head_sent = 1;
 
@@ -360,8 +370,7 @@ ngx_http_confer_seal_plain_buf(ngx_http_request_t *r,
     b = ctx->pt;
 
     if (b && (size_t) (b->end - b->start) >= size) {
-        b->pos = b->start;
-        b->last = b->start;
+        ngx_http_confer_term_reset(b);
         return b;
     }
 
@@ -383,7 +392,7 @@ ngx_http_confer_seal_head(ngx_http_request_t *r,
     ngx_http_confer_term_ctx_t *ctx, ngx_chain_t **out)
 {
     u_char                           *tildes;
-    size_t                            need, nlen, v, q;
+    size_t                            need, need0, nlen, v, q;
     ngx_buf_t                        *b, *pt;
     ngx_uint_t                        nf;
     ngx_chain_t                      *cl, **ll;
@@ -413,18 +422,31 @@ ngx_http_confer_seal_head(ngx_http_request_t *r,
         pad->name.data = (const uint8_t *) NGX_HTTP_CONFER_PAD_FIELD;
         pad->name.len = sizeof(NGX_HTTP_CONFER_PAD_FIELD) - 1;
         pad->value.data = tildes;
+        pad->value.len = 0;
+
+        s = ctx->stream;
+        (void) confer_bhttp_stream_begin(&s, ctx->res_status,
+                                         ctx->res_fields, nf, NULL, 0,
+                                         &need0);
+
+        /*
+         * RFC 9292, 3.6 and 3.8: in the indeterminate-length form a field
+         * line is varint(name length), name, varint(value length), value,
+         * with no section length, so v bytes of value add v and the growth
+         * of their length's varint; encoding the head again for every v
+         * cost as much as the rest of the request.
+         */
+        need = need0;
 
         for (v = 0; v < q + 16; v++) {
-            pad->value.len = v;
-            s = ctx->stream;
-            (void) confer_bhttp_stream_begin(&s, ctx->res_status,
-                                             ctx->res_fields, nf, NULL, 0,
-                                             &need);
+            need = need0 + v + confer_varint_size(v) - 1;
 
             if (confer_pad_chunk_wire(need) % q == 0) {
                 break;
             }
         }
+
+        pad->value.len = v;
     }
 
     pt = ngx_http_confer_seal_plain_buf(r, ctx, need);
@@ -617,7 +639,7 @@ ngx_http_confer_seal_sse(ngx_http_request_t *r,
     }
 
     pt->last += len;
-    data->last = data->pos;
+    ngx_http_confer_term_reset(data);
 
     (void) last;
 
@@ -846,6 +868,18 @@ ngx_http_confer_seal_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         if (ngx_http_confer_seal_sse(r, ctx, last, &ll) != NGX_OK) {
             return NGX_ERROR;
         }
+
+    } else if (!last) {
+        /* held for the final chunk; nothing to flush before it */
+        return NGX_OK;
+
+    } else if (ctx->head_out) {
+        /* the head (nonce and first chunk), then the final chunk */
+        out = ctx->head_out;
+        ctx->head_out = NULL;
+        ctx->head_sent = 1;
+
+        for (ll = &out; *ll; ll = &(*ll)->next) { /* void */ }
     }
 
     if (last) {

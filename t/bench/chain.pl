@@ -252,7 +252,7 @@ my $policy = $t->prefix . '/policy.json';
 }
 
 my $terminator_conf = conf('terminator',
-    "    confer_key simulated=$sim lifetime=1h replay=confer_replay:64m;\n"
+    "    confer_key simulated=$sim lifetime=1h;\n"
     . upstream('model', 'model'), <<"EOF");
         location = /.well-known/confer-attestation {
             access_log %%DIR%%/attestation.log;
@@ -605,10 +605,11 @@ sub memory_run {
             . ' worker, VmRSS/RssAnon/RssShmem in KiB (/proc/PID/status): %s.',
             scalar @now, $name, $r->{requests}, $CONNS, $warm, $per);
         my $shm = $name eq 'terminator'
-            ? ' Shared memory grows by design: the replay cache (a shared'
-              . ' zone) keeps one entry (128 bytes of slab) per request until'
-              . ' its key retires, bounded by the zone\'s size (64m here;'
-              . ' size it for the peak request rate times the key lifetime).'
+            ? ' Shared memory is the replay cache, a fixed table (the'
+              . ' default zone, 8m, 8 bytes per request until its key'
+              . ' retires) whose pages each worker touches as requests'
+              . ' land on them: its RSS grows towards the zone\'s size during'
+              . ' the first requests and then stays.'
             : '';
         figure(name => "memory: $name worker RSS growth",
                value => $g{VmRSS}, unit => 'KiB',

@@ -1,8 +1,9 @@
 /*
  * Chunked request reader (chunked draft, 6.1) with the fuzz server key.
  * Input: 1 byte n, n bytes of cut sizes, then the stream.  The stream is
- * read whole and again cut into pieces: both must give the same chunks
- * and the same end.
+ * read whole and again cut into pieces, and once more by a reader that
+ * starts with one byte of memory and grows up to the same bound: all must
+ * give the same chunks and the same end.
  */
 
 #include "fuzz_common.h"
@@ -40,6 +41,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_run(&rd, data + 1 + ncut, size - 1 - ncut, data + 1, ncut, &fz_b);
     confer_chunked_reader_cleanup(&rd);
     confer_ohttp_cleanup(&s);
+
+    fz_same(&fz_a, &fz_b);
+
+    fz_grown = malloc(1);
+    if (fz_grown == NULL) {
+        return 0;
+    }
+
+    confer_ohttp_init(&s);
+    confer_chunked_request_reader_init(&rd, &s, fz_lookup, NULL, fz_grown,
+                                       1);
+    confer_chunked_reader_set_max(&rd, FZ_CAP);
+    fz_run(&rd, data + 1 + ncut, size - 1 - ncut, data + 1, ncut, &fz_b);
+    confer_chunked_reader_cleanup(&rd);
+    confer_ohttp_cleanup(&s);
+    fz_grown_free();
 
     fz_same(&fz_a, &fz_b);
 

@@ -103,6 +103,46 @@ fz_rec_add(fz_record_t *r, const uint8_t *p, size_t n)
 
 
 /* feeds (in, n) in pieces whose sizes come from the cut bytes, 0 = all */
+/*
+ * A reader allowed to grow asks for more only within its max and above
+ * its buffer; it moves to a malloc()ed buffer of exactly that size, so
+ * that ASan sees any byte beyond what it asked for.
+ */
+static uint8_t  *fz_grown;
+
+static inline void
+fz_grow(confer_chunked_reader_t *rd)
+{
+    uint8_t  *buf, *old;
+
+    if (rd->want <= rd->cap || rd->want > rd->max) {
+        abort();
+    }
+
+    buf = malloc(rd->want);
+    if (buf == NULL) {
+        abort();
+    }
+
+    old = rd->buf;
+    confer_chunked_reader_move(rd, buf, rd->want);
+
+    if (old == fz_grown) {
+        free(old);
+    }
+
+    fz_grown = buf;
+}
+
+
+static inline void
+fz_grown_free(void)
+{
+    free(fz_grown);
+    fz_grown = NULL;
+}
+
+
 static inline void
 fz_run(confer_chunked_reader_t *rd, const uint8_t *in, size_t n,
     const uint8_t *cut, size_t ncut, fz_record_t *r)
@@ -130,6 +170,10 @@ fz_run(confer_chunked_reader_t *rd, const uint8_t *in, size_t n,
                     abort();        /* AGAIN must mean "took it all" */
                 }
                 break;
+            }
+            if (rc == CONFER_OHTTP_NEED_SPACE) {
+                fz_grow(rd);
+                continue;
             }
             if (rc != CONFER_OHTTP_OK) {
                 r->rc = rc;

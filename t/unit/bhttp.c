@@ -474,6 +474,40 @@ test_content_length(void)
 }
 
 
+/*
+ * The decoder writes its scratch only up to d.dirty (the terminator and
+ * the gateway wipe that much): fed byte by byte, everything is copied
+ * there, and the bytes after it are untouched.
+ */
+static void
+test_scratch_dirty(void)
+{
+    int                     good;
+    size_t                  n, i, used;
+    uint8_t                 m[1024], scratch[512];
+    confer_bhttp_rc_t       rc;
+    confer_bhttp_event_t    ev;
+    confer_bhttp_decoder_t  d;
+
+    n = unhex(fig8, m, sizeof(m));
+    memset(scratch, 0xa5, sizeof(scratch));
+    confer_bhttp_decoder_init(&d, 0, scratch, sizeof(scratch), NULL);
+
+    for (i = 0; i <= n; i++) {
+        do {
+            rc = confer_bhttp_next(&d, m + i, i < n, i == n, &used, &ev);
+        } while (rc == CONFER_BHTTP_OK && used == 0);
+    }
+
+    good = d.dirty > 0 && d.dirty < sizeof(scratch);
+    for (i = d.dirty; i < sizeof(scratch); i++) {
+        good &= scratch[i] == 0xa5;
+    }
+    ok(good, "Figure 8 byte by byte: scratch written up to %zu, untouched "
+       "after", d.dirty);
+}
+
+
 static void
 test_invalid(void)
 {
@@ -725,6 +759,90 @@ test_encoders(void)
 }
 
 
+/*
+ * The head of a known-length request, the content and the zero tail are
+ * the message, byte for byte (the gateway seals them without joining
+ * them first).
+ */
+static void
+test_request_head(void)
+{
+    int                     round, good;
+    char                    name[6][12], value[6][40], body[3000];
+    uint8_t                 whole[4096], head[512], joined[4096];
+    size_t                  i, j, nf, len, hlen, tail, pad;
+    confer_bhttp_rc_t       rc;
+    confer_bhttp_field_t    f[6];
+    confer_bhttp_request_t  req;
+
+    good = 1;
+
+    for (round = 0; round < 300; round++) {
+        nf = rng() % 6;
+
+        for (i = 0; i < nf; i++) {
+            j = 1 + rng() % 10;
+            name[i][j] = '\0';
+            while (j--) {
+                name[i][j] = "abcxyz-_09!~"[rng() % 12];
+            }
+            j = rng() % 39;
+            value[i][j] = '\0';
+            while (j--) {
+                value[i][j] = (char) (0x20 + rng() % 95);
+            }
+            f[i].name.data = (const uint8_t *) name[i];
+            f[i].name.len = strlen(name[i]);
+            f[i].value.data = (const uint8_t *) value[i];
+            f[i].value.len = strlen(value[i]);
+        }
+
+        /* content lengths across the varint sizes: 0, < 64, < 16384 */
+        j = (round % 3 == 0) ? 0 : rng() % (round % 2 ? 63 : sizeof(body));
+        for (i = 0; i < j; i++) {
+            body[i] = (char) rng();
+        }
+
+        pad = (rng() % 2) ? rng() % 300 : 0;
+
+        memset(&req, 0, sizeof(req));
+        req.method = (confer_bhttp_str_t) S("POST");
+        req.scheme = (confer_bhttp_str_t) S("https");
+        req.authority = (confer_bhttp_str_t) S("a.example");
+        req.path = (confer_bhttp_str_t) S("/v1/x?y=1");
+        req.headers = f;
+        req.nheaders = nf;
+        req.content = (const uint8_t *) body;
+        req.content_len = j;
+
+        rc = confer_bhttp_encode_request(&req, CONFER_BHTTP_KNOWN_REQUEST,
+                                         pad, whole, sizeof(whole), &len);
+        good &= rc == CONFER_BHTTP_OK;
+
+        req.content = NULL;
+        rc = confer_bhttp_encode_request_head(&req, pad, head, sizeof(head),
+                                              &hlen, &tail);
+        good &= rc == CONFER_BHTTP_OK && hlen + j + tail == len;
+
+        if (good) {
+            memcpy(joined, head, hlen);
+            memcpy(joined + hlen, body, j);
+            memset(joined + hlen + j, 0, tail);
+            good &= memcmp(joined, whole, len) == 0;
+        }
+    }
+
+    ok(good, "head, content and zero tail are the whole known-length "
+       "request (300 random ones)");
+
+    req.trailers = f;
+    req.ntrailers = 1;
+    is_int(confer_bhttp_encode_request_head(&req, 0, head, sizeof(head),
+                                            &hlen, &tail),
+           CONFER_BHTTP_ERR_ARG, "a request with trailers has no zero tail");
+}
+
+
 /* random messages: encoded any way, decoded any way, the same */
 static void
 test_random_roundtrip(void)
@@ -902,6 +1020,8 @@ main(void)
 {
     test_rfc_examples();
     test_content_length();
+    test_scratch_dirty();
+    test_request_head();
     test_invalid();
     test_encoders();
     test_random_roundtrip();

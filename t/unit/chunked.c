@@ -34,6 +34,34 @@ rec_add(record_t *r, const uint8_t *p, size_t n)
 }
 
 
+/* NEED_SPACE moves the reader to a malloc()ed buffer of just that size */
+static int       grow_on;
+static int       grows;
+static uint8_t  *grown;
+
+
+static void
+grow(confer_chunked_reader_t *rd)
+{
+    uint8_t  *buf, *old;
+
+    buf = malloc(rd->want);
+    if (buf == NULL) {
+        return;
+    }
+
+    old = rd->buf;
+    confer_chunked_reader_move(rd, buf, rd->want);
+
+    if (old == grown) {
+        free(grown);
+    }
+
+    grown = buf;
+    grows++;
+}
+
+
 /*
  * Feeds (in, n) in pieces of the sizes given by cut() and finishes.
  * step == 0 means all at once.  Returns the last status.
@@ -66,6 +94,10 @@ run_reader(confer_chunked_reader_t *rd, const uint8_t *in, size_t n,
             piece -= used;
             if (rc == CONFER_OHTTP_AGAIN) {
                 break;
+            }
+            if (rc == CONFER_OHTTP_NEED_SPACE && grow_on) {
+                grow(rd);
+                continue;
             }
             if (rc != CONFER_OHTTP_OK) {
                 r->rc = rc;
@@ -343,6 +375,101 @@ exchange(uint16_t aead)
        "aead %d: 100016-byte chunk refused by a 64 KiB reader", aead);
     confer_chunked_reader_cleanup(&rd);
 
+    /* a reader that starts small and asks for memory as chunks need it */
+    allsame = 1;
+    grow_on = 1;
+    for (i = 0; i < 6; i++) {
+        grows = 0;
+        confer_ohttp_cleanup(&s);
+        confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf, 16);
+        confer_chunked_reader_set_max(&rd, 100016);
+        run_reader(&rd, stream, req_len, i < 3 ? i * 700 : 0,
+                   (unsigned) i, &rec_b);
+        allsame &= rec_b.rc == CONFER_OHTTP_OK && rec_b.len == rec_a.len
+                   && memcmp(rec_b.data, rec_a.data, rec_a.len) == 0
+                   && grows > 0 && rd.cap <= 100016;
+        confer_chunked_reader_cleanup(&rd);
+    }
+    ok(allsame, "aead %d: a 16-byte reader that may grow to the largest "
+       "chunk reads the same chunks for 6 splits", aead);
+
+    /*
+     * A reader that hands back its buffer after every chunk: each
+     * plaintext stays where it was opened, untouched by later chunks.
+     */
+    {
+        int             kept;
+        size_t          k, used, ptn, written, nkept, at;
+        uint8_t        *old, *bufs[8];
+        const uint8_t  *pt;
+
+        confer_ohttp_cleanup(&s);
+        bufs[0] = malloc(100016);
+        confer_chunked_request_reader_init(&rd, &s, lookup, &kr, bufs[0],
+                                           100016);
+        nkept = 0;
+        kept = 1;
+        off = 0;
+        at = 0;
+
+        while (off < req_len && nkept < 7) {
+            rc = confer_chunked_feed(&rd, stream + off, req_len - off, &used,
+                                     &pt, &ptn);
+            off += used;
+
+            if (rc != CONFER_OHTTP_OK) {
+                break;
+            }
+
+            kept &= pt == bufs[nkept] && ptn == sizes[nkept];
+            at += ptn;
+
+            bufs[nkept + 1] = malloc(100016);
+            old = confer_chunked_reader_detach(&rd, bufs[nkept + 1], 100016,
+                                               &written);
+            kept &= old == bufs[nkept] && written >= ptn;
+            nkept++;
+        }
+
+        kept &= confer_chunked_finish(&rd, &pt, &ptn) == CONFER_OHTTP_OK
+                && pt == bufs[nkept] && ptn == sizes[6];
+
+        /*
+         * every chunk's plaintext is still in its own buffer, as the first
+         * reading of the stream gave it (rec_a: length, bytes per chunk)
+         */
+        at = 0;
+        for (k = 0; k <= nkept && k < 7; k++) {
+            ptn = (size_t) rec_a.data[at] << 24 | rec_a.data[at + 1] << 16
+                  | rec_a.data[at + 2] << 8 | rec_a.data[at + 3];
+            kept &= ptn == sizes[k]
+                    && memcmp(bufs[k], rec_a.data + at + 4, ptn) == 0;
+            at += 4 + ptn;
+        }
+        ok(kept && nkept == 6, "aead %d: a reader detached after each of 6 "
+           "chunks leaves each plaintext in its buffer", aead);
+
+        ok(confer_chunked_reader_detach(&rd, bufs[0], 1, &written) != NULL,
+           "aead %d: and detaches after the final one too", aead);
+        confer_chunked_reader_cleanup(&rd);
+
+        for (k = 0; k <= nkept && k < 7; k++) {
+            free(bufs[k]);
+        }
+    }
+
+    confer_ohttp_cleanup(&s);
+    confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf, 16);
+    confer_chunked_reader_set_max(&rd, 100015);
+    rc = run_reader(&rd, stream, req_len, 0, 0, &rec_b);
+    ok(rc == CONFER_OHTTP_ERR_CHUNK_TOO_LARGE && rec_b.chunks == 5,
+       "aead %d: growing stops at max: a 100016-byte chunk is refused at "
+       "100015", aead);
+    confer_chunked_reader_cleanup(&rd);
+    grow_on = 0;
+    free(grown);
+    grown = NULL;
+
     /* the response, and its reader */
     confer_ohttp_cleanup(&s);
     confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf,
@@ -485,6 +612,49 @@ framing(void)
                           : confer_chunked_chunk_size((size_t) p, 1) == w;
         }
         ok(good, "max_plaintext is the largest fit for every size < 70000");
+    }
+
+    /*
+     * What the reader wrote is wiped at the end, and nothing else is
+     * touched: a large buffer costs only the bytes a request used.
+     */
+    {
+        int                  clean;
+        size_t               k, wrote, off;
+        confer_ohttp_ctx_t   c2, s2;
+        static uint8_t       big[65536];
+
+        confer_ohttp_init(&c2);
+        confer_chunked_request_begin(&c2, &kr.key.config, &suite, hdr,
+                                     sizeof(hdr), &n);
+        memcpy(stream, hdr, n);
+        off = n;
+        memset(msg, 0x5a, 300);
+        confer_chunked_request_seal(&c2, msg, 300, 0, stream + off,
+                                    sizeof(stream) - off, &n);
+        off += n;
+        confer_chunked_request_seal(&c2, msg, 100, 1, stream + off,
+                                    sizeof(stream) - off, &n);
+        off += n;
+
+        memset(big, 0xa5, sizeof(big));
+        confer_ohttp_init(&s2);
+        confer_chunked_request_reader_init(&rd, &s2, lookup, &kr, big,
+                                           sizeof(big));
+        ok(run_reader(&rd, stream, off, 7, 0, &rec_b) == CONFER_OHTTP_OK
+           && rec_b.chunks == 2, "a 300 and a 100-byte chunk read");
+        wrote = rd.dirty;
+        confer_chunked_reader_cleanup(&rd);
+
+        clean = wrote >= 316 && wrote < 1024;
+        for (k = 0; k < sizeof(big); k++) {
+            clean &= big[k] == (k < wrote ? 0 : 0xa5);
+        }
+        ok(clean, "cleanup wiped the %zu bytes written, left the rest of "
+           "64 KiB untouched", wrote);
+
+        confer_ohttp_cleanup(&s2);
+        confer_ohttp_cleanup(&c2);
     }
 
     confer_hpke_keypair_cleanup(&kr.key.kp);

@@ -5,6 +5,7 @@
  */
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "tap.h"
 #include "confer_hpke.h"
@@ -185,6 +186,57 @@ vector_other_mode(json_t *v, int idx)
 }
 
 
+/*
+ * Public keys are computed by a faster route than libsodium's
+ * crypto_scalarmult_base (confer_hpke.c): the same bytes for random
+ * private keys, for the RFC 7748 test key, for all-zero and all-one keys.
+ */
+static void
+public_keys(void)
+{
+    int                    good;
+    size_t                 i;
+    uint8_t                sk[32], pk[32];
+    confer_hpke_keypair_t  kp;
+
+    /* RFC 7748, 6.1: Alice's private and public key */
+    static const char  *alice_sk =
+        "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a";
+    static const char  *alice_pk =
+        "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a";
+
+    tap_unhex(alice_sk, sk, sizeof(sk));
+    tap_unhex(alice_pk, pk, sizeof(pk));
+    ok(confer_hpke_keypair_from_sk(sk, 32, &kp) == CONFER_HPKE_OK
+       && memcmp(kp.pk, pk, 32) == 0, "RFC 7748, 6.1: Alice's public key");
+
+    good = 1;
+    for (i = 0; i < 20000; i++) {
+        randombytes_buf(sk, sizeof(sk));
+        if (i < 256) {
+            memset(sk, i & 1 ? 0xff : 0, sizeof(sk));
+            sk[i / 8] = (uint8_t) i;
+        }
+        good &= crypto_scalarmult_base(pk, sk) == 0
+                && confer_hpke_keypair_from_sk(sk, 32, &kp) == CONFER_HPKE_OK
+                && memcmp(kp.pk, pk, 32) == 0;
+    }
+    ok(good, "20000 private keys: the public key libsodium's ladder gives");
+
+    memset(sk, 0, sizeof(sk));
+    good = crypto_scalarmult_base(pk, sk) == 0
+           && confer_hpke_keypair_from_sk(sk, 32, &kp) == CONFER_HPKE_OK
+           && memcmp(kp.pk, pk, 32) == 0;
+    memset(sk, 0xff, sizeof(sk));
+    good &= crypto_scalarmult_base(pk, sk) == 0
+            && confer_hpke_keypair_from_sk(sk, 32, &kp) == CONFER_HPKE_OK
+            && memcmp(kp.pk, pk, 32) == 0;
+    ok(good, "and for the all-zero and all-one private keys");
+
+    confer_hpke_keypair_cleanup(&kp);
+}
+
+
 static void
 roundtrip_aes256(void)
 {
@@ -322,6 +374,7 @@ main(void)
     json_t        *all, *v;
     json_error_t   err;
 
+    public_keys();
     roundtrip_aes256();
     aead_both_ways();
 

@@ -162,6 +162,60 @@ test_invalid(void)
 }
 
 
+/*
+ * Strings are scanned 16 bytes at a time while they are plain ASCII: each
+ * kind of byte that ends such a run, at every offset from 0 to 40 of a
+ * long string, is still seen for what it is.
+ */
+static void
+test_runs(void)
+{
+    int                 good;
+    char                in[128], out[128];
+    size_t              at, k, len, dropped, n;
+    confer_json_rc_t    rc;
+    static const struct {
+        const char        *bytes;
+        confer_json_rc_t   want;
+        const char        *what;
+    } kinds[] = {
+        { "\\n", CONFER_JSON_OK, "an escape" },
+        { "\\\"", CONFER_JSON_OK, "an escaped quote" },
+        { "\x7f", CONFER_JSON_OK, "DEL" },
+        { "\xc3\xa9", CONFER_JSON_OK, "two-byte UTF-8" },
+        { "\xf0\x9f\x98\x80", CONFER_JSON_OK, "four-byte UTF-8" },
+        { "\x1f", CONFER_JSON_ERR_SYNTAX, "a raw control byte" },
+        { "\t", CONFER_JSON_ERR_SYNTAX, "a raw tab" },
+        { "\xff", CONFER_JSON_ERR_UTF8, "byte FF" },
+        { "\x80", CONFER_JSON_ERR_UTF8, "a lone continuation byte" },
+        { "\\q", CONFER_JSON_ERR_SYNTAX, "an unknown escape" },
+        { "\"", CONFER_JSON_ERR_SYNTAX, "a quote (the string ends early)" },
+    };
+
+    for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        good = 1;
+
+        for (at = 0; at <= 40; at++) {
+            n = 0;
+            n += sprintf(in + n, "{\"content\":\"");
+            memset(in + n, 'a', at);
+            n += at;
+            n += sprintf(in + n, "%s", kinds[k].bytes);
+            memset(in + n, 'b', 40 - at);
+            n += 40 - at;
+            n += sprintf(in + n, "\"}");
+
+            rc = strip(in, out, &len, &dropped);
+            good &= rc == kinds[k].want
+                    && (rc != CONFER_JSON_OK || strcmp(out, in) == 0);
+        }
+
+        ok(good, "%s at offsets 0 to 40 of a long string: %s", kinds[k].what,
+           confer_json_strerror(kinds[k].want));
+    }
+}
+
+
 static void
 test_depth(void)
 {
@@ -248,6 +302,7 @@ main(void)
     test_valid();
     test_invalid();
     test_depth();
+    test_runs();
     test_strip();
     test_args();
 
