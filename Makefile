@@ -6,6 +6,7 @@
 #   make test-asan  the integration suite with an ASan+UBSan module
 #   make bench      the price of privacy, as ratios (t/bench/results.json)
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS each
+#   make fuzz-campaign  the documented campaign: 600 s per harness, 2 at a time
 #   make deps       install what a fresh Debian 12 needs (idempotent)
 #
 # BUILD=DIR puts everything in another directory (several builds can live
@@ -56,7 +57,7 @@ APT_PKGS    := nginx nginx-dev libssl-dev libsodium-dev libjansson-dev \
 export CONFER_BUILD := $(ABS_BUILD)
 export CONFER_NGINX := $(NGINX_BIN)
 
-.PHONY: all module cli units replay tools benches deps test test-asan bench fuzz run clean
+.PHONY: all module cli units replay tools benches deps test test-asan bench fuzz fuzz-campaign run clean
 
 all: module cli units replay tools benches
 
@@ -153,6 +154,9 @@ fuzz: deps $(FUZZ_BINS)
 	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	        $(BUILD)/fuzz/new/$$n $$c || exit 1; \
 	done
+
+fuzz-campaign: deps
+	BUILD=$(BUILD) t/tools/fuzz-campaign 600 2
 
 # --- the two commands and friends -------------------------------------------
 
