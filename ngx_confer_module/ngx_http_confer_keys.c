@@ -53,8 +53,6 @@ static void ngx_http_confer_keys_failed(ngx_conf_t *cf,
     ngx_http_confer_term_main_conf_t *tmcf, attest_provided_t *info,
     attest_err_t rc, char *msg);
 static void ngx_http_confer_keys_renew_handler(ngx_event_t *ev);
-static ngx_int_t ngx_http_confer_keys_send(ngx_http_request_t *r,
-    ngx_uint_t status, const char *type, u_char *p, size_t n);
 
 
 /*
@@ -535,48 +533,6 @@ ngx_http_confer_keys_lookup(void *data, uint8_t key_id)
 }
 
 
-static ngx_int_t
-ngx_http_confer_keys_send(ngx_http_request_t *r, ngx_uint_t status,
-    const char *type, u_char *p, size_t n)
-{
-    ngx_int_t    rc;
-    ngx_buf_t   *b;
-    ngx_chain_t  out;
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = n;
-    r->headers_out.content_type.len = ngx_strlen(type);
-    r->headers_out.content_type.data = (u_char *) type;
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    if (n == 0 || r->method == NGX_HTTP_HEAD) {
-        r->header_only = 1;
-    }
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    b->pos = p;
-    b->last = p + n;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
-}
-
 
 ngx_int_t
 ngx_http_confer_attestation_handler(ngx_http_request_t *r)
@@ -620,16 +576,16 @@ ngx_http_confer_attestation_handler(ngx_http_request_t *r)
                       "has not been reloaded since",
                       keys->current->not_after);
 
-        return ngx_http_confer_keys_send(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                         "application/json", expired,
-                                         sizeof(expired) - 1);
+        return ngx_http_confer_send_memory(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                           "application/json", expired,
+                                           sizeof(expired) - 1);
     }
 
     doc = (keys->previous && now < keys->grace_end) ? &keys->doc_grace
                                                      : &keys->doc;
 
-    return ngx_http_confer_keys_send(r, NGX_HTTP_OK, "application/json",
-                                     doc->data, doc->len);
+    return ngx_http_confer_send_memory(r, NGX_HTTP_OK, "application/json",
+                                       doc->data, doc->len);
 }
 
 
@@ -641,7 +597,7 @@ ngx_http_confer_keys_problem(ngx_http_request_t *r)
         "{\"type\":\"https://iana.org/assignments/http-problem-types"
         "#ohttp-key\",\"title\":\"key identifier unknown\"}\n";
 
-    return ngx_http_confer_keys_send(r, NGX_HTTP_BAD_REQUEST,
-                                     "application/problem+json", problem,
-                                     sizeof(problem) - 1);
+    return ngx_http_confer_send_memory(r, NGX_HTTP_BAD_REQUEST,
+                                       "application/problem+json", problem,
+                                       sizeof(problem) - 1);
 }

@@ -343,3 +343,71 @@ ngx_http_confer_exit_master(ngx_cycle_t *cycle)
     confer_hpke_library_cleanup();
     attest_cleanup();
 }
+
+
+/*
+ * A whole response of the module's own (an error, a document, a status):
+ * the status, the type and the length of "out", then the header and the
+ * body.  A HEAD request or an empty body gets the header only.
+ */
+
+ngx_int_t
+ngx_http_confer_send(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, ngx_chain_t *out)
+{
+    off_t         len;
+    ngx_int_t     rc;
+    ngx_chain_t  *cl;
+
+    len = 0;
+
+    for (cl = out; cl; cl = cl->next) {
+        len += ngx_buf_size(cl->buf);
+    }
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len;
+    r->headers_out.content_type.len = ngx_strlen(type);
+    r->headers_out.content_type.data = (u_char *) type;
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    if (len == 0 || r->method == NGX_HTTP_HEAD) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    return ngx_http_output_filter(r, out);
+}
+
+
+/* the same for n bytes at p that live as long as the request */
+
+ngx_int_t
+ngx_http_confer_send_memory(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, u_char *p, size_t n)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = p;
+    b->last = p + n;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_confer_send(r, status, type, &out);
+}

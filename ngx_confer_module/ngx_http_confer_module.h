@@ -82,5 +82,11 @@ void ngx_http_confer_privacy_exit_process(ngx_cycle_t *cycle);
 /* confer_private is on for the request's server */
 ngx_uint_t ngx_http_confer_privacy_enabled(ngx_http_request_t *r);
 
+/* a whole response of the module's own: status, type, length and body */
+ngx_int_t ngx_http_confer_send(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, ngx_chain_t *out);
+ngx_int_t ngx_http_confer_send_memory(ngx_http_request_t *r,
+    ngx_uint_t status, const char *type, u_char *p, size_t n);
+
 
 #endif /* _NGX_HTTP_CONFER_MODULE_H_INCLUDED_ */

@@ -100,24 +100,7 @@ ngx_http_confer_status_handler(ngx_http_request_t *r)
     cl->next = NULL;
     *ll = cl;
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = 0;
-
-    for (cl = out; cl; cl = cl->next) {
-        r->headers_out.content_length_n += cl->buf->last - cl->buf->pos;
-    }
-
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    return ngx_http_output_filter(r, out);
+    return ngx_http_confer_send(r, NGX_HTTP_OK, "application/json", out);
 }
 
 

@@ -68,8 +68,6 @@ static ngx_int_t ngx_http_confer_open_rewrite(ngx_http_request_t *r,
     ngx_http_confer_term_ctx_t *ctx, ngx_str_t *uri, ngx_str_t *args);
 static ngx_int_t ngx_http_confer_open_inner_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code);
-static ngx_int_t ngx_http_confer_open_send(ngx_http_request_t *r,
-    ngx_uint_t status, u_char *p, size_t n);
 static const char *ngx_http_confer_open_reason(confer_ohttp_err_t rc);
 
 
@@ -1282,43 +1280,6 @@ ngx_http_confer_open_rewrite(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
-ngx_http_confer_open_send(ngx_http_request_t *r, ngx_uint_t status,
-    u_char *p, size_t n)
-{
-    ngx_int_t    rc;
-    ngx_buf_t   *b;
-    ngx_chain_t  out;
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = n;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    b->pos = p;
-    b->last = p + n;
-    b->memory = 1;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
-}
-
 
 /* an answer to the inner request, sealed like the model server's */
 static ngx_int_t
@@ -1341,7 +1302,8 @@ ngx_http_confer_open_inner_error(ngx_http_request_t *r, ngx_uint_t status,
                         "terminator\",\"type\":\"invalid_request_error\","
                         "\"code\":\"%s\"}}\n", code);
 
-    return ngx_http_confer_open_send(r, status, p, last - p);
+    return ngx_http_confer_send_memory(r, status, "application/json", p,
+                                       last - p);
 }
 
 
@@ -1372,5 +1334,6 @@ ngx_http_confer_term_refuse(ngx_http_request_t *r, ngx_uint_t status,
 
     last = ngx_snprintf(p, n, "{\"error\":\"%s\"}\n", reason);
 
-    return ngx_http_confer_open_send(r, status, p, last - p);
+    return ngx_http_confer_send_memory(r, status, "application/json", p,
+                                       last - p);
 }
