@@ -89,8 +89,9 @@ for my $name (qw(terminator gateway)) {
         '--suppressions=' . Confer::Test::root() . '/t/valgrind/nginx.supp',
         $t->nginx_bin, '-p', "$dir/", '-c', "$dir/nginx.conf",
         '-e', "$dir/error.log" ]);
+    # valgrind starts nginx some 20 times slower; more on a loaded machine
     $t->wait_port($t->port($name), "nginx $name under valgrind listens",
-                  sub { $t->daemon_alive("vg-$name") });
+                  sub { $t->daemon_alive("vg-$name") }, 180);
     $master{$name} = $t->{daemons}{"vg-$name"}{pid};
 }
 

@@ -748,10 +748,11 @@ sub _wait_for {
     }
 }
 
-# wait_port($port, $what[, $alive]): until a TCP connect to 127.0.0.1:$port
-# succeeds; $alive->() false means the server died, and fails at once.
+# wait_port($port, $what[, $alive[, $timeout]]): until a TCP connect to
+# 127.0.0.1:$port succeeds; $alive->() false means the server died, and
+# fails at once.
 sub wait_port {
-    my ($self, $port, $what, $alive) = @_;
+    my ($self, $port, $what, $alive, $timeout) = @_;
     $what ||= "port $port accepts";
     $self->_wait_for(sub {
         croak("$what: the server exited") if $alive && !$alive->();
@@ -760,7 +761,7 @@ sub wait_port {
         return 0 unless $s;
         CORE::close($s);
         return 1;
-    }, $what);
+    }, $what, $timeout);
 }
 
 # --- helper daemons ----------------------------------------------------------
