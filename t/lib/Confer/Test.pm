@@ -501,7 +501,15 @@ sub reload {
 
     my $log = $self->error_log($name);
     my $from = -s $log // 0;
-    my %old = _children($inst->{pid});
+
+    # a master that has no worker yet has not blocked its signals: a HUP
+    # then is noted and acted on only at the next signal, after the test
+    my %old;
+    $self->_wait_for(sub {
+        %old = _children($inst->{pid});
+        return grep { /worker process/ } values %old;
+    }, "nginx $name runs its workers before the reload");
+
     kill 'HUP', $inst->{pid} or croak("kill HUP $inst->{pid}: $!");
 
     my $result;
