@@ -126,7 +126,7 @@ ngx_http_confer_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             p = (u_char *) ngx_strlchr(name.data,
                                        value[i].data + value[i].len, ':');
 
-            if (p == NULL) {
+            if (p == NULL || p == name.data) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid \"confer_cache\" zone \"%V\": "
                                    "zone=NAME:SIZE expected", &value[i]);

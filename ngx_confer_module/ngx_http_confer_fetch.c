@@ -227,6 +227,10 @@ ngx_http_confer_fetch_trust(ngx_conf_t *cf, ngx_http_confer_fetch_target_t *t,
     }
 
     if (ngx_ssl_trusted_certificate(cf, t->ssl, file, 10) != NGX_OK) {
+        /* OpenSSL said why; name the directive */
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"confer_seal\" cannot load "
+                           "ssl_trusted_certificate=%V", file);
         return NGX_ERROR;
     }
 

@@ -1421,6 +1421,18 @@ ngx_http_confer_gateway_merge_loc_conf(ngx_conf_t *cf, void *parent,
 }
 
 
+ngx_int_t
+ngx_http_confer_gateway_seals(ngx_conf_t *cf)
+{
+    ngx_http_confer_gateway_loc_conf_t  *glcf;
+
+    glcf = ngx_http_conf_get_module_loc_conf(cf,
+                                             ngx_http_confer_gateway_module);
+
+    return glcf->seal != NULL && glcf->seal != NGX_CONF_UNSET_PTR;
+}
+
+
 static ngx_int_t
 ngx_http_confer_gateway_init_process(ngx_cycle_t *cycle)
 {

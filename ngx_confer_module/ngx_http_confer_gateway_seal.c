@@ -1156,6 +1156,13 @@ ngx_http_confer_strip_fields(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     for (i = 1; i < cf->args->nelts; i++) {
 
+        if (ngx_strcmp(value[i].data, "off") == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"confer_strip_fields\" takes \"off\" "
+                               "alone, or names");
+            return NGX_CONF_ERROR;
+        }
+
         if (value[i].len == 0 || value[i].len > CONFER_JSON_MAX_NAME) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid \"confer_strip_fields\" name \"%V\"",
@@ -1250,6 +1257,10 @@ ngx_http_confer_inner_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ccv.complex_value = &ih->value;
 
     if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        /* nginx said what is wrong; say where */
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid \"confer_inner_header\" value \"%V\"",
+                           &value[2]);
         return NGX_CONF_ERROR;
     }
 

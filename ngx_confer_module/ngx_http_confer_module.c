@@ -163,8 +163,9 @@ ngx_http_confer_private(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             period = ngx_parse_time(&s, 1);
             if (period == (time_t) NGX_ERROR || period < 1) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid period \"%V\", "
-                                   "it must be at least 1s", &value[i]);
+                                   "invalid period \"%V\" in \"%V\", "
+                                   "it must be at least 1s", &value[i],
+                                   &cmd->name);
                 return NGX_CONF_ERROR;
             }
 
@@ -181,9 +182,10 @@ ngx_http_confer_private(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
             } else {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid \"%V\", it must be "
-                                   "\"debug_log=refuse\" or "
-                                   "\"debug_log=allow\"", &value[i]);
+                                   "invalid \"%V\" in \"%V\", it must "
+                                   "be \"debug_log=refuse\" or "
+                                   "\"debug_log=allow\"", &value[i],
+                                   &cmd->name);
                 return NGX_CONF_ERROR;
             }
 
@@ -191,7 +193,8 @@ ngx_http_confer_private(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\"", &value[i]);
+                           "invalid parameter \"%V\" in \"%V\"",
+                           &value[i], &cmd->name);
         return NGX_CONF_ERROR;
     }
 

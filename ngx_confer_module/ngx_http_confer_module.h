@@ -19,6 +19,14 @@ extern ngx_module_t  ngx_http_confer_terminator_module;
 
 
 /*
+ * Whether confer_seal applies in the location being merged (the gateway's
+ * locations are merged before the terminator's): a location is the
+ * gateway's or the terminator's, never both.
+ */
+ngx_int_t ngx_http_confer_gateway_seals(ngx_conf_t *cf);
+
+
+/*
  * confer_private (ngx_http_confer_privacy.c): client address pseudonyms
  * and redacted logs.  The keys of the pseudonyms live in shared memory,
  * one per distinct rotation period.

@@ -357,6 +357,22 @@ ngx_http_confer_term_merge_loc_conf(ngx_conf_t *cf, void *parent,
         return NGX_CONF_ERROR;
     }
 
+    /* one role a location: each sets the handling of the whole request */
+    if (conf->open && conf->attestation) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"confer_open\" and "
+                           "\"confer_attestation\" cannot apply in one "
+                           "location");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_confer_gateway_seals(cf)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%s\" cannot apply in "
+                           "a location where \"confer_seal\" does: a "
+                           "location is the gateway's or the terminator's",
+                           conf->open ? "confer_open" : "confer_attestation");
+        return NGX_CONF_ERROR;
+    }
+
     if (conf->open) {
         clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
