@@ -81,6 +81,19 @@
  *       client_body_in_file_only, and error_page and try_files (internal
  *       redirects, which would take the opened request elsewhere) are
  *       refused.
+ *
+ *   confer_coalesce off | TIME;
+ *
+ *       http, server, location (default off): blurs the timing of
+ *       streamed answers (text/event-stream over chunked OHTTP).  Off,
+ *       every read from the model server is sealed and sent as its own
+ *       chunk at once.  With a TIME (1ms to 60s), what the model server
+ *       sends is held, and everything held goes out as one sealed, padded
+ *       chunk TIME after the first byte of it arrived; the end of the
+ *       answer sends what is held with the final chunk at once, and more
+ *       than 16k held is sealed at once.  The head (status and headers)
+ *       still goes before the first token.  Plain OHTTP and non-SSE
+ *       answers, sealed whole, are not affected.
  */
 
 
@@ -109,6 +122,8 @@ static char *ngx_http_confer_attestation(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_confer_open(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_confer_coalesce(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_array_t *ngx_http_confer_term_list(ngx_conf_t *cf, ngx_str_t *v);
 static ngx_int_t ngx_http_confer_term_init_process(ngx_cycle_t *cycle);
 
@@ -132,6 +147,13 @@ static ngx_command_t  ngx_http_confer_terminator_commands[] = {
     { ngx_string("confer_open"),
       NGX_HTTP_LOC_CONF|NGX_CONF_ANY,
       ngx_http_confer_open,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("confer_coalesce"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_confer_coalesce,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -300,6 +322,7 @@ ngx_http_confer_term_create_loc_conf(ngx_conf_t *cf)
     tlcf->headers = NGX_CONF_UNSET_PTR;
     tlcf->max_body = NGX_CONF_UNSET;
     tlcf->pad = NGX_CONF_UNSET_SIZE;
+    tlcf->coalesce = NGX_CONF_UNSET_MSEC;
 
     return tlcf;
 }
@@ -326,6 +349,7 @@ ngx_http_confer_term_merge_loc_conf(ngx_conf_t *cf, void *parent,
                              8 * 1024 * 1024);
     ngx_conf_merge_size_value(conf->pad, prev->pad,
                               CONFER_PAD_QUANTUM_DEFAULT);
+    ngx_conf_merge_msec_value(conf->coalesce, prev->coalesce, 0);
 
     if (conf->allow == NULL) {
         conf->allow = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
@@ -940,6 +964,43 @@ invalid:
                        "invalid parameter \"%V\" in \"confer_open\"",
                        &value[i]);
     return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_confer_coalesce(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_confer_term_loc_conf_t  *tlcf = conf;
+
+    ngx_str_t   *value;
+    ngx_msec_t   ms;
+
+    if (tlcf->coalesce != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        tlcf->coalesce = 0;
+        return NGX_CONF_OK;
+    }
+
+    ms = ngx_parse_time(&value[1], 0);
+
+    if (ms == (ngx_msec_t) NGX_ERROR
+        || ms > NGX_HTTP_CONFER_COALESCE_MAX_WINDOW)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\" (off, or a "
+                           "time up to %Mms)", &value[1], &cmd->name,
+                           (ngx_msec_t) NGX_HTTP_CONFER_COALESCE_MAX_WINDOW);
+        return NGX_CONF_ERROR;
+    }
+
+    tlcf->coalesce = ms;
+
+    return NGX_CONF_OK;
 }
 
 

@@ -45,6 +45,14 @@
  */
 #define NGX_HTTP_CONFER_FIRST_CHUNK  (16384 + CONFER_HPKE_NT)
 
+/*
+ * confer_coalesce: the longest window, and the most streamed plaintext held
+ * in one; past it the held bytes are sealed at once (the gateway's first
+ * buffer takes a chunk of this size without growing)
+ */
+#define NGX_HTTP_CONFER_COALESCE_MAX_WINDOW  60000
+#define NGX_HTTP_CONFER_COALESCE_MAX_HELD    16384
+
 
 /* one key pair in sodium_malloc()ed (locked, guarded) memory */
 typedef struct {
@@ -105,6 +113,8 @@ typedef struct {
     ngx_array_t                  *headers;      /* extra inner headers */
     off_t                         max_body;
     size_t                        pad;          /* SSE quantum */
+    ngx_msec_t                    coalesce;     /* window; 0: every read
+                                                   is its own chunk */
 } ngx_http_confer_term_loc_conf_t;
 
 
@@ -167,6 +177,9 @@ typedef struct {
                                                    answer, sent with its end */
     ngx_chain_t                  *free;         /* sealed output buffers */
     ngx_chain_t                  *busy;
+    ngx_event_t                  *coalesce;     /* confer_coalesce's timer,
+                                                   armed while SSE bytes are
+                                                   held for the window */
 
     ngx_array_t                   wipe;         /* of ngx_buf_t *: zeroed
                                                    when the request ends */

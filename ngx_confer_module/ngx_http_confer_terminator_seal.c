@@ -23,6 +23,14 @@
  * fails mid-stream leaves the stream without it, and the client sees a
  * truncation, never a clean end.
  *
+ * confer_coalesce TIME blurs the timing of a stream's chunks: the reads are
+ * held instead, and a timer TIME after the first held byte seals all that
+ * is held as one padded chunk (as if it had been one read).  last_buf
+ * sends what is held, and the final chunk, at once; more than
+ * NGX_HTTP_CONFER_COALESCE_MAX_HELD bytes held are sealed at once.  A
+ * request that ends otherwise (the client gone, the model server failing)
+ * drops what is held, unsent, and its pool cleanup deletes the timer.
+ *
  * Plain OHTTP (RFC 9458, 4.4): the whole answer is collected, encoded as a
  * known-length BHTTP response padded to a size bucket, and sealed once.
  *
@@ -61,6 +69,12 @@ static ngx_int_t ngx_http_confer_seal_final(ngx_http_request_t *r,
     ngx_http_confer_term_ctx_t *ctx, ngx_chain_t ***ll);
 static ngx_int_t ngx_http_confer_seal_whole(ngx_http_request_t *r,
     ngx_http_confer_term_ctx_t *ctx, ngx_chain_t ***ll);
+static ngx_int_t ngx_http_confer_seal_coalesce_init(ngx_http_request_t *r,
+    ngx_http_confer_term_ctx_t *ctx);
+static void ngx_http_confer_seal_coalesce_handler(ngx_event_t *ev);
+static void ngx_http_confer_seal_coalesce_cleanup(void *data);
+static ngx_int_t ngx_http_confer_seal_send(ngx_http_request_t *r,
+    ngx_http_confer_term_ctx_t *ctx, ngx_chain_t *out);
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -322,6 +336,12 @@ ngx_http_confer_seal_header_filter(ngx_http_request_t *r)
         tlcf = ngx_http_get_module_loc_conf(r,
                                             ngx_http_confer_terminator_module);
         confer_pad_sse_init(&ctx->pad, tlcf->pad);
+
+        if (ctx->chunked && tlcf->coalesce
+            && ngx_http_confer_seal_coalesce_init(r, ctx) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
     }
 
     if (!ctx->chunked) {
@@ -793,7 +813,6 @@ static ngx_int_t
 ngx_http_confer_seal_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
     size_t                       size;
-    ngx_int_t                    rc;
     ngx_buf_t                   *b;
     ngx_uint_t                   last, flush;
     ngx_chain_t                 *cl, *out, **ll;
@@ -865,7 +884,21 @@ ngx_http_confer_seal_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     if (ctx->sse) {
-        if (ngx_http_confer_seal_sse(r, ctx, last, &ll) != NGX_OK) {
+        size = ctx->held ? (size_t) (ctx->held->last - ctx->held->pos) : 0;
+
+        if (ctx->coalesce && !last
+            && size < NGX_HTTP_CONFER_COALESCE_MAX_HELD)
+        {
+            /* held for the window its first byte opened */
+            if (size && !ctx->coalesce->timer_set) {
+                ngx_http_confer_term_loc_conf_t  *tlcf;
+
+                tlcf = ngx_http_get_module_loc_conf(r,
+                                            ngx_http_confer_terminator_module);
+                ngx_add_timer(ctx->coalesce, tlcf->coalesce);
+            }
+
+        } else if (ngx_http_confer_seal_sse(r, ctx, last, &ll) != NGX_OK) {
             return NGX_ERROR;
         }
 
@@ -890,6 +923,13 @@ ngx_http_confer_seal_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         }
     }
 
+    if (ctx->coalesce && ctx->coalesce->timer_set
+        && (last || ctx->held == NULL || ctx->held->last == ctx->held->pos))
+    {
+        /* all held was sealed now: the window is over */
+        ngx_del_timer(ctx->coalesce);
+    }
+
     if (out == NULL) {
         if (!flush) {
             return NGX_OK;
@@ -911,6 +951,16 @@ ngx_http_confer_seal_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         out->next = NULL;
     }
 
+    return ngx_http_confer_seal_send(r, ctx, out);
+}
+
+
+static ngx_int_t
+ngx_http_confer_seal_send(ngx_http_request_t *r,
+    ngx_http_confer_term_ctx_t *ctx, ngx_chain_t *out)
+{
+    ngx_int_t  rc;
+
     rc = ngx_http_next_body_filter(r, out);
 
     /* sent buffers come back to ctx->free (nginx's "buffer reuse") */
@@ -918,4 +968,114 @@ ngx_http_confer_seal_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
                             (ngx_buf_tag_t) &ngx_http_confer_terminator_module);
 
     return rc;
+}
+
+
+/* confer_coalesce: the window's timer, deleted with the request */
+static ngx_int_t
+ngx_http_confer_seal_coalesce_init(ngx_http_request_t *r,
+    ngx_http_confer_term_ctx_t *ctx)
+{
+    ngx_event_t         *ev;
+    ngx_pool_cleanup_t  *cln;
+
+    ev = ngx_pcalloc(r->pool, sizeof(ngx_event_t));
+    if (ev == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    ev->handler = ngx_http_confer_seal_coalesce_handler;
+    ev->data = r;
+    ev->log = r->connection->log;
+
+    cln->handler = ngx_http_confer_seal_coalesce_cleanup;
+    cln->data = ev;
+
+    ctx->coalesce = ev;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_confer_seal_coalesce_cleanup(void *data)
+{
+    ngx_event_t  *ev = data;
+
+    if (ev->timer_set) {
+        ngx_del_timer(ev);
+    }
+}
+
+
+/*
+ * The window is over: what is held goes out as one sealed chunk, the way
+ * the model server's reads go (nginx's upstream, proxy_buffering off): the
+ * write filter keeps what the socket does not take, and the request's
+ * write handler sends it when the socket is ready again, or finalizes the
+ * request after send_timeout.
+ */
+static void
+ngx_http_confer_seal_coalesce_handler(ngx_event_t *ev)
+{
+    ngx_int_t                    rc;
+    ngx_chain_t                 *out, **ll;
+    ngx_connection_t            *c;
+    ngx_http_request_t          *r;
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_confer_term_ctx_t  *ctx;
+
+    r = ev->data;
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+    c->log->action = "sending a coalesced chunk to client";
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_confer_terminator_module);
+
+    if (ctx == NULL || ctx->state != NGX_HTTP_CONFER_ST_SEALING
+        || c->error)
+    {
+        return;
+    }
+
+    out = NULL;
+    ll = &out;
+
+    if (ngx_http_confer_seal_sse(r, ctx, 0, &ll) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_ERROR);
+        goto done;
+    }
+
+    if (out == NULL) {
+        /* no line start yet: the next read opens a window again */
+        goto done;
+    }
+
+    rc = ngx_http_confer_seal_send(r, ctx, out);
+
+    if (rc == NGX_ERROR) {
+        ngx_http_finalize_request(r, NGX_ERROR);
+        goto done;
+    }
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (ngx_handle_write_event(c->write, clcf->send_lowat) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_ERROR);
+        goto done;
+    }
+
+    if (c->write->active && !c->write->ready) {
+        ngx_add_timer(c->write, clcf->send_timeout);
+    }
+
+done:
+
+    ngx_http_run_posted_requests(c);
 }
