@@ -356,6 +356,16 @@ my @rows = (
     [ 'confer_attestation in a server', $key, 'confer_attestation;',
       qr/"confer_attestation" directive is not allowed here/ ],
 
+    # --- confer_coalesce
+    [ 'confer_coalesce without a value', $key, 'confer_coalesce;',
+      qr/invalid number of arguments in "confer_coalesce"/ ],
+    [ 'confer_coalesce that is no time', $key, 'confer_coalesce soon;',
+      qr/invalid value "soon" in "confer_coalesce"/ ],
+    [ 'confer_coalesce above a minute', $key, 'confer_coalesce 61s;',
+      qr/invalid value "61s" in "confer_coalesce"/ ],
+    [ 'confer_coalesce twice', $key,
+      'confer_coalesce 20ms; confer_coalesce 30ms;',
+      qr/"confer_coalesce" directive is duplicate/ ],
     # --- confer_open
     [ 'confer_open without confer_key', '',
       'location / { confer_open; proxy_pass http://127.0.0.1:9; }',
