@@ -417,6 +417,7 @@ ngx_http_confer_gateway_seal_message(ngx_http_request_t *r,
     const u_char                 *pt;
     size_t                        clen, len, dropped, need, total, size;
     size_t                        off, piece, nchunks, n, hlen, tail;
+    size_t                        hroom, room, gathered;
     ngx_buf_t                    *b;
     ngx_str_t                     path;
     ngx_uint_t                    final;
@@ -530,12 +531,21 @@ ngx_http_confer_gateway_seal_message(ngx_http_request_t *r,
     need = hlen + clen + tail;
     total = need + confer_pad_bucket_padding(need);
 
-    head = ngx_alloc(hlen + NGX_HTTP_CONFER_SEAL_CHUNK, r->connection->log);
+    /*
+     * The head, then room for one chunk's plaintext where the head or the
+     * tail is gathered: no more than the message for a small one.  Only
+     * what was gathered is wiped (gathered).
+     */
+    room = ngx_min(total, NGX_HTTP_CONFER_SEAL_CHUNK);
+    gathered = 0;
+    hroom = hlen;
+
+    head = ngx_alloc(hroom + room, r->connection->log);
     if (head == NULL) {
         return NGX_ERROR;
     }
 
-    scratch = head + hlen;
+    scratch = head + hroom;
 
     brc = confer_bhttp_encode_request_head(&req, total - need, head, hlen,
                                            &hlen, &tail);
@@ -584,6 +594,7 @@ ngx_http_confer_gateway_seal_message(ngx_http_request_t *r,
             pt = scratch;
             ngx_http_confer_gateway_seal_gather(head, hlen, sctx->body,
                                                 clen, off, piece, scratch);
+            gathered = ngx_max(gathered, piece);
         }
 
         orc = confer_chunked_request_seal(&sctx->ohttp, pt, piece, final,
@@ -595,7 +606,7 @@ ngx_http_confer_gateway_seal_message(ngx_http_request_t *r,
         b->last += n;
     }
 
-    ngx_explicit_memzero(head, hlen + NGX_HTTP_CONFER_SEAL_CHUNK);
+    ngx_explicit_memzero(head, hroom + gathered);
     ngx_free(head);
     ngx_http_confer_gateway_seal_free_body(sctx);
 
@@ -623,7 +634,7 @@ seal_failed:
 
 failed:
 
-    ngx_explicit_memzero(head, hlen + NGX_HTTP_CONFER_SEAL_CHUNK);
+    ngx_explicit_memzero(head, hroom + gathered);
     ngx_free(head);
     ngx_http_confer_gateway_seal_free_body(sctx);
 
