@@ -35,6 +35,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_confer_module.h"
 #include "attest.h"
 #include "confer_keyconfig.h"
 

@@ -1186,7 +1186,6 @@ ngx_http_confer_gateway_open_send(ngx_http_request_t *r,
     ngx_http_confer_seal_ctx_t *sctx, ngx_uint_t end)
 {
     ngx_int_t     rc;
-    ngx_buf_t    *b;
     ngx_uint_t    head;
     ngx_chain_t  *cl;
 
@@ -1231,20 +1230,12 @@ ngx_http_confer_gateway_open_send(ngx_http_request_t *r,
 
     if (sctx->out == NULL || end) {
         /* the end, or a flush that takes the head out before any token */
-        b = ngx_calloc_buf(r->pool);
-        if (b == NULL) {
-            return NGX_ERROR;
-        }
-
-        b->last_buf = end;
-
-        cl = ngx_alloc_chain_link(r->pool);
+        cl = ngx_http_confer_empty_buf(r->pool);
         if (cl == NULL) {
             return NGX_ERROR;
         }
 
-        cl->buf = b;
-        cl->next = NULL;
+        cl->buf->last_buf = end;
         *sctx->last_out = cl;
         sctx->last_out = &cl->next;
     }

@@ -414,3 +414,28 @@ ngx_http_confer_send_memory(ngx_http_request_t *r, ngx_uint_t status,
 
     return ngx_http_confer_send(r, status, type, &out);
 }
+
+
+/* a chain link with a buffer that holds nothing, for its flags */
+
+ngx_chain_t *
+ngx_http_confer_empty_buf(ngx_pool_t *pool)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    b = ngx_calloc_buf(pool);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    cl = ngx_alloc_chain_link(pool);
+    if (cl == NULL) {
+        return NULL;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    return cl;
+}

@@ -96,5 +96,8 @@ ngx_int_t ngx_http_confer_send(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_http_confer_send_memory(ngx_http_request_t *r,
     ngx_uint_t status, const char *type, u_char *p, size_t n);
 
+/* a chain link with an empty buffer, for last_buf or flush */
+ngx_chain_t *ngx_http_confer_empty_buf(ngx_pool_t *pool);
+
 
 #endif /* _NGX_HTTP_CONFER_MODULE_H_INCLUDED_ */

@@ -447,20 +447,12 @@ ngx_http_confer_open_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         out = ctx->body;
 
     } else {
-        b = ngx_calloc_buf(r->pool);
-        if (b == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        b->last_buf = 1;
-
-        out = ngx_alloc_chain_link(r->pool);
+        out = ngx_http_confer_empty_buf(r->pool);
         if (out == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        out->buf = b;
-        out->next = NULL;
+        out->buf->last_buf = 1;
     }
 
     return ngx_http_next_request_body_filter(r, out);

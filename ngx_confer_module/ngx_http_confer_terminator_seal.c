@@ -935,20 +935,12 @@ ngx_http_confer_seal_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
             return NGX_OK;
         }
 
-        b = ngx_calloc_buf(r->pool);
-        if (b == NULL) {
-            return NGX_ERROR;
-        }
-
-        b->flush = 1;
-
-        out = ngx_alloc_chain_link(r->pool);
+        out = ngx_http_confer_empty_buf(r->pool);
         if (out == NULL) {
             return NGX_ERROR;
         }
 
-        out->buf = b;
-        out->next = NULL;
+        out->buf->flush = 1;
     }
 
     return ngx_http_confer_seal_send(r, ctx, out);
