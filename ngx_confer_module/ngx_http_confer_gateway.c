@@ -1382,11 +1382,7 @@ ngx_http_confer_gateway_merge_loc_conf(ngx_conf_t *cf, void *parent,
          */
         ucf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_proxy_module);
 
-        ucf->ignore_headers |= NGX_HTTP_UPSTREAM_IGN_XA_REDIRECT
-                               | NGX_HTTP_UPSTREAM_IGN_XA_EXPIRES
-                               | NGX_HTTP_UPSTREAM_IGN_XA_LIMIT_RATE
-                               | NGX_HTTP_UPSTREAM_IGN_XA_BUFFERING
-                               | NGX_HTTP_UPSTREAM_IGN_XA_CHARSET;
+        ucf->ignore_headers |= NGX_HTTP_CONFER_IGN_XA;
     }
 
     /* the handler is per location: confer_status is not inherited */

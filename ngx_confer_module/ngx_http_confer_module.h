@@ -90,6 +90,20 @@ void ngx_http_confer_privacy_exit_process(ngx_cycle_t *cycle);
 /* confer_private is on for the request's server */
 ngx_uint_t ngx_http_confer_privacy_enabled(ngx_http_request_t *r);
 
+/*
+ * The X-Accel-* headers of a proxied answer that nginx would obey: both
+ * roles ignore them all, since an answer from an untrusted hop (gateway)
+ * or the model server (terminator) must not steer nginx, above all not
+ * with X-Accel-Redirect, which would answer from another location,
+ * unsealed.
+ */
+#define NGX_HTTP_CONFER_IGN_XA                                                \
+    (NGX_HTTP_UPSTREAM_IGN_XA_REDIRECT                                        \
+     | NGX_HTTP_UPSTREAM_IGN_XA_EXPIRES                                       \
+     | NGX_HTTP_UPSTREAM_IGN_XA_LIMIT_RATE                                    \
+     | NGX_HTTP_UPSTREAM_IGN_XA_BUFFERING                                     \
+     | NGX_HTTP_UPSTREAM_IGN_XA_CHARSET)
+
 /* a whole response of the module's own: status, type, length and body */
 ngx_int_t ngx_http_confer_send(ngx_http_request_t *r, ngx_uint_t status,
     const char *type, ngx_chain_t *out);

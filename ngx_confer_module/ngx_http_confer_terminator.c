@@ -455,11 +455,7 @@ ngx_http_confer_term_merge_loc_conf(ngx_conf_t *cf, void *parent,
          * X-Accel-Redirect is followed before any filter sees the answer,
          * and what the named location makes would leave unsealed
          */
-        ucf->ignore_headers |= NGX_HTTP_UPSTREAM_IGN_XA_REDIRECT
-                               | NGX_HTTP_UPSTREAM_IGN_XA_EXPIRES
-                               | NGX_HTTP_UPSTREAM_IGN_XA_LIMIT_RATE
-                               | NGX_HTTP_UPSTREAM_IGN_XA_BUFFERING
-                               | NGX_HTTP_UPSTREAM_IGN_XA_CHARSET;
+        ucf->ignore_headers |= NGX_HTTP_CONFER_IGN_XA;
     }
 
     return NGX_CONF_OK;
