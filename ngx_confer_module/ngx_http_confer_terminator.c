@@ -433,6 +433,20 @@ ngx_http_confer_term_merge_loc_conf(ngx_conf_t *cf, void *parent,
          */
         ucf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_proxy_module);
 
+        /*
+         * and only the proxy's: with fastcgi_pass, grpc_pass and the like
+         * none of what follows would apply.  A fixed proxy_pass in the
+         * location itself is what sets the proxy's upstream (nginx gives
+         * one to no other named location), and it refuses a second
+         * content handler in the same location.
+         */
+        if (ucf->upstream == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"confer_open\" "
+                               "needs \"proxy_pass\" to the model server, "
+                               "at a fixed address, in its location");
+            return NGX_CONF_ERROR;
+        }
+
         if (ucf->store > 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"confer_open\" "
                                "cannot be used with \"proxy_store\"");
