@@ -628,7 +628,10 @@ confer_json_object(confer_json_in_t *in, const confer_json_name_t *names,
     sep = in->i;
     in->i++;
 
-    memmove(out, in->p, sep + 1);
+    if (out != in->p) {
+        memmove(out, in->p, sep + 1);
+    }
+
     *w = sep + 1;
 
     confer_json_ws(in);
@@ -685,7 +688,12 @@ confer_json_object(confer_json_in_t *in, const confer_json_name_t *names,
 
         } else {
             from = kept++ ? sep : sep + 1;
-            memmove(out + *w, in->p + from, in->i - from);
+
+            /* in place and nothing dropped yet: it is where it goes */
+            if (out + *w != in->p + from) {
+                memmove(out + *w, in->p + from, in->i - from);
+            }
+
             *w += in->i - from;
         }
 
