@@ -1383,6 +1383,8 @@ ngx_http_confer_gateway_merge_loc_conf(ngx_conf_t *cf, void *parent,
         ucf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_proxy_module);
 
         ucf->ignore_headers |= NGX_HTTP_CONFER_IGN_XA;
+
+        ngx_http_confer_heap_note(cf, conf->sealing.max_body);
     }
 
     /* the handler is per location: confer_status is not inherited */

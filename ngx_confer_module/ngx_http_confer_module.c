@@ -18,12 +18,23 @@
 #include "confer_hpke.h"
 #include "attest.h"
 
+#if (NGX_LINUX) && defined(__GLIBC__)
+#include <malloc.h>
+#define NGX_HTTP_CONFER_HEAP_TUNING  1
+#endif
+
 
 #define NGX_HTTP_CONFER_PRIVACY_PERIOD  86400
+
+/* glibc takes at most this as M_MMAP_THRESHOLD on 64-bit systems */
+#define NGX_HTTP_CONFER_HEAP_MMAP_MAX   (32 * 1024 * 1024)
 
 
 static char *ngx_http_confer_private(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_confer_heap_keep(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_http_confer_heap_init_process(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_confer_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_confer_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_confer_create_srv_conf(ngx_conf_t *cf);
@@ -71,6 +82,33 @@ static ngx_command_t  ngx_http_confer_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_1MORE,
       ngx_http_confer_private,
       NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    /*
+     * confer_heap_keep auto | off | size;
+     *
+     * A large request body is held whole by both roles, two or three
+     * times over in the gateway (nginx's read buffer, the module's copy,
+     * the sealed message).  With glibc's defaults those blocks are fresh
+     * mappings, or the top of the heap given back to the kernel when they
+     * are freed, so every large request faults its pages in again: that,
+     * not the AEAD, was most of the cost of a 4 MiB body.  This keeps up
+     * to size of freed heap per worker for the next request (glibc's
+     * M_TRIM_THRESHOLD), and takes blocks of up to size, at most 32m,
+     * from the heap (M_MMAP_THRESHOLD).  Everything the module frees is
+     * wiped first.
+     *
+     * auto (the default): four times the largest body a location of
+     * either role accepts (confer_max_body, confer_open max_body), set
+     * only in a configuration where some location seals or opens.
+     * off: glibc's own behaviour.  Main level only: it is the worker's
+     * allocator.  Without glibc it does nothing.
+     */
+    { ngx_string("confer_heap_keep"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_confer_heap_keep,
+      NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
 
@@ -217,6 +255,57 @@ ngx_http_confer_private(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+static char *
+ngx_http_confer_heap_keep(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_confer_main_conf_t *cmcf = conf;
+
+    ssize_t     size;
+    ngx_str_t  *value;
+
+    if (cmcf->heap_keep != NGX_CONF_UNSET_SIZE) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "auto") == 0) {
+        cmcf->heap_keep = NGX_CONF_UNSET_SIZE - 1;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        cmcf->heap_keep = 0;
+        return NGX_CONF_OK;
+    }
+
+    size = ngx_parse_size(&value[1]);
+
+    if (size == NGX_ERROR || size < 128 * 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\" directive, it "
+                           "must be \"auto\", \"off\" or a size of at least "
+                           "128k", &value[1], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->heap_keep = size;
+
+    return NGX_CONF_OK;
+}
+
+
+void
+ngx_http_confer_heap_note(ngx_conf_t *cf, size_t body)
+{
+    ngx_http_confer_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_confer_module);
+
+    cmcf->heap_body = ngx_max(cmcf->heap_body, body);
+}
+
+
 static ngx_int_t
 ngx_http_confer_postconfiguration(ngx_conf_t *cf)
 {
@@ -243,7 +332,10 @@ ngx_http_confer_create_main_conf(ngx_conf_t *cf)
      *     cmcf->privacy.nperiods = 0;
      *     cmcf->privacy.refuse_debug = { 0, NULL };
      *     cmcf->privacy.main_log_users = NULL;
+     *     cmcf->heap_body = 0;
      */
+
+    cmcf->heap_keep = NGX_CONF_UNSET_SIZE;
 
     return cmcf;
 }
@@ -321,7 +413,63 @@ ngx_http_confer_init_module(ngx_cycle_t *cycle)
 static ngx_int_t
 ngx_http_confer_init_process(ngx_cycle_t *cycle)
 {
+    ngx_http_confer_heap_init_process(cycle);
+
     return ngx_http_confer_privacy_init_process(cycle);
+}
+
+
+/* confer_heap_keep in a worker: glibc's thresholds, nothing else */
+static void
+ngx_http_confer_heap_init_process(ngx_cycle_t *cycle)
+{
+#if (NGX_HTTP_CONFER_HEAP_TUNING)
+
+    size_t                        keep, direct;
+    ngx_http_confer_main_conf_t  *cmcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return;
+    }
+
+    cmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_confer_module);
+
+    if (cmcf == NULL || cmcf->heap_keep == 0) {
+        return;
+    }
+
+    if (cmcf->heap_keep < NGX_CONF_UNSET_SIZE - 1) {
+        keep = cmcf->heap_keep;
+
+    } else if (cmcf->heap_body) {
+        /* auto: no more than a worker's address space can mean */
+        keep = ngx_min(cmcf->heap_body, (size_t) 1 << 40) * 4;
+
+    } else {
+        /* auto, and no location holds a body: glibc's defaults stay */
+        return;
+    }
+
+    direct = ngx_min(keep, NGX_HTTP_CONFER_HEAP_MMAP_MAX);
+
+    /* each disables glibc's own adjustment of both thresholds */
+    if (mallopt(M_MMAP_THRESHOLD, (int) direct) != 1
+        || mallopt(M_TRIM_THRESHOLD, (int) ngx_min(keep, NGX_MAX_INT32_VALUE))
+           != 1)
+    {
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "confer_heap_keep: glibc refused the thresholds "
+                      "(%uz, %uz), its defaults apply", direct, keep);
+        return;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, cycle->log, 0,
+                   "confer heap: keep %uz, from the heap up to %uz",
+                   keep, direct);
+
+#endif
 }
 
 

@@ -25,6 +25,12 @@ extern ngx_module_t  ngx_http_confer_terminator_module;
  */
 ngx_int_t ngx_http_confer_gateway_seals(ngx_conf_t *cf);
 
+/*
+ * A location that seals or opens bodies of up to body bytes: what
+ * confer_heap_keep auto keeps ready in each worker follows the largest.
+ */
+void ngx_http_confer_heap_note(ngx_conf_t *cf, size_t body);
+
 
 /*
  * confer_private (ngx_http_confer_privacy.c): client address pseudonyms
@@ -69,6 +75,12 @@ typedef struct {
 
 typedef struct {
     ngx_http_confer_privacy_main_conf_t   privacy;
+
+    /* confer_heap_keep: NGX_CONF_UNSET_SIZE is auto, 0 is off */
+    size_t                                heap_keep;
+
+    /* the largest body a location of either role holds, for auto */
+    size_t                                heap_body;
 } ngx_http_confer_main_conf_t;
 
 

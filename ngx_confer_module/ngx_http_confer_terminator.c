@@ -464,6 +464,8 @@ ngx_http_confer_term_merge_loc_conf(ngx_conf_t *cf, void *parent,
         ucf->max_temp_file_size_conf = 0;
         ucf->max_temp_file_size = 0;
 
+        ngx_http_confer_heap_note(cf, (size_t) conf->max_body);
+
         /*
          * and no X-Accel-* header of the model server steers nginx:
          * X-Accel-Redirect is followed before any filter sees the answer,

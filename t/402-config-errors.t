@@ -230,6 +230,19 @@ my @rows = (
       "location / { $seal confer_max_response 1m; confer_max_response 2m; }",
       qr/"confer_max_response" directive is duplicate/ ],
 
+    # --- confer_heap_keep
+    [ 'confer_heap_keep without a value', 'confer_heap_keep;', '',
+      qr/invalid number of arguments in "confer_heap_keep"/ ],
+    [ 'confer_heap_keep neither a size nor auto nor off',
+      'confer_heap_keep lots;', '',
+      qr/invalid value "lots" in "confer_heap_keep" directive, it must be "auto", "off" or a size of at least 128k/ ],
+    [ 'confer_heap_keep below 128k', 'confer_heap_keep 64k;', '',
+      qr/invalid value "64k" in "confer_heap_keep" directive.*at least 128k/ ],
+    [ 'confer_heap_keep twice', "confer_heap_keep 1m;\nconfer_heap_keep off;",
+      '', qr/"confer_heap_keep" directive is duplicate/ ],
+    [ 'confer_heap_keep in a server', '', 'confer_heap_keep 1m;',
+      qr/"confer_heap_keep" directive is not allowed here/ ],
+
     # --- confer_private
     [ 'confer_private without a value', 'confer_private;', '',
       qr/invalid number of arguments in "confer_private"/ ],
