@@ -1359,7 +1359,7 @@ ngx_http_confer_gateway_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_confer_gateway_loc_conf_t *prev = parent;
     ngx_http_confer_gateway_loc_conf_t *conf = child;
 
-    ngx_http_upstream_conf_t             *ucf;
+    ngx_http_core_loc_conf_t             *clcf;
     ngx_http_confer_gateway_main_conf_t  *gmcf;
 
     ngx_conf_merge_ptr_value(conf->seal, prev->seal, NULL);
@@ -1375,14 +1375,13 @@ ngx_http_confer_gateway_merge_loc_conf(ngx_conf_t *cf, void *parent,
         /*
          * The outer response comes from untrusted hops: none of its
          * X-Accel-* headers may steer nginx, above all X-Accel-Redirect,
-         * which proxy follows before any filter sees the response, losing
-         * the request's context and giving the client what the named
-         * location makes.  The proxy's configuration starts with its
-         * ngx_http_upstream_conf_t, merged before ours.
+         * which the upstream module follows before any filter sees the
+         * response, losing the request's context and giving the client
+         * what the named location makes.  Whichever module passes the
+         * request on (proxy_pass, or fastcgi_pass and the like, which
+         * cannot be told from a proxy_pass with variables here).
          */
-        ucf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_proxy_module);
-
-        ucf->ignore_headers |= NGX_HTTP_CONFER_IGN_XA;
+        ngx_http_confer_ignore_x_accel(cf);
 
         ngx_http_confer_heap_note(cf, conf->sealing.max_body);
     }
@@ -1390,6 +1389,23 @@ ngx_http_confer_gateway_merge_loc_conf(ngx_conf_t *cf, void *parent,
     /* the handler is per location: confer_status is not inherited */
     if (conf->status == NGX_CONF_UNSET) {
         conf->status = 0;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    /*
+     * The sealed request goes on through the location's content handler:
+     * without one (or a nested location that inherits confer_seal but not
+     * proxy_pass) nginx would serve files.  The blocks of "if" use their
+     * location's handler.
+     */
+    if (conf->seal && !conf->status && clcf->handler == NULL
+        && !clcf->noname)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"confer_seal\" needs "
+                           "\"proxy_pass\" to the terminator in its "
+                           "location \"%V\"", &clcf->name);
+        return NGX_CONF_ERROR;
     }
 
     if (!conf->status) {

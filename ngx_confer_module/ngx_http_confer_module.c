@@ -296,6 +296,56 @@ ngx_http_confer_heap_keep(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 void
+ngx_http_confer_ignore_x_accel(ngx_conf_t *cf)
+{
+    ngx_uint_t                 i, k;
+    ngx_module_t              *m;
+    ngx_http_conf_ctx_t       *ctx;
+    ngx_http_upstream_conf_t  *ucf;
+
+    /*
+     * The modules are found by name: a dynamic module cannot name those
+     * the binary may have been built without.  The location configuration
+     * of each of these begins with its ngx_http_upstream_conf_t.
+     */
+    static const char  *names[] = {
+        "ngx_http_proxy_module",
+        "ngx_http_fastcgi_module",
+        "ngx_http_uwsgi_module",
+        "ngx_http_scgi_module",
+        "ngx_http_grpc_module",
+        "ngx_http_memcached_module"
+    };
+
+    ctx = cf->ctx;
+
+    for (i = 0; cf->cycle->modules[i]; i++) {
+        m = cf->cycle->modules[i];
+
+        if (m->type != NGX_HTTP_MODULE) {
+            continue;
+        }
+
+        for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+            if (ngx_strcmp(m->name, names[k]) == 0) {
+                break;
+            }
+        }
+
+        if (k == sizeof(names) / sizeof(names[0])) {
+            continue;
+        }
+
+        ucf = ctx->loc_conf[m->ctx_index];
+
+        if (ucf) {
+            ucf->ignore_headers |= NGX_HTTP_CONFER_IGN_XA;
+        }
+    }
+}
+
+
+void
 ngx_http_confer_heap_note(ngx_conf_t *cf, size_t body)
 {
     ngx_http_confer_main_conf_t  *cmcf;

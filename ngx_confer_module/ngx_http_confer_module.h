@@ -116,6 +116,13 @@ ngx_uint_t ngx_http_confer_privacy_enabled(ngx_http_request_t *r);
      | NGX_HTTP_UPSTREAM_IGN_XA_BUFFERING                                     \
      | NGX_HTTP_UPSTREAM_IGN_XA_CHARSET)
 
+/*
+ * NGX_HTTP_CONFER_IGN_XA for every upstream module of the location being
+ * merged (proxy, fastcgi, uwsgi, scgi, grpc, memcached: whichever its
+ * content handler is).  Call from a merge_loc_conf: theirs have run.
+ */
+void ngx_http_confer_ignore_x_accel(ngx_conf_t *cf);
+
 /* a whole response of the module's own: status, type, length and body */
 ngx_int_t ngx_http_confer_send(ngx_http_request_t *r, ngx_uint_t status,
     const char *type, ngx_chain_t *out);

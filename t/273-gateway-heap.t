@@ -97,16 +97,19 @@ for my $role (qw(gateway terminator)) {
                  . ' %.0f, off %.0f (%d pages of body)', $role,
                  $auto->{$role}, $explicit->{$role}, $off->{$role}, $pages));
 
-    # with off the gateway faults in the body's pages again and again:
-    # the control that the count can see them
     ok($auto->{$role} < $pages / 8,
        "$role: auto keeps what a 2 MiB request needs (under an eighth of"
        . ' its pages faulted in per request)');
     ok($explicit->{$role} < $pages / 8,
        "$role: confer_heap_keep 64m does the same");
 }
-ok($off->{gateway} > $pages,
-   'gateway: with off every request faults in more than the body\'s pages'
+
+# the control that the count sees what glibc gives back: with off, a role
+# whose freed blocks end up at the top of its heap faults them all in
+# again on every request (which role's do depends on what else was
+# allocated after them, so either one will do)
+ok(grep({ $off->{$_} > $pages } qw(gateway terminator)),
+   'with off, a role faults in more than the body\'s pages per request'
    . ' (glibc gives the blocks back)');
 
 $t->done;

@@ -65,6 +65,13 @@ my @rows = (
       qr/"confer_cache" directive is not allowed here/ ],
 
     # --- confer_seal
+    [ 'confer_seal without proxy_pass (nginx would serve files)', $zone,
+      "location /v1/ { $seal }",
+      qr/"confer_seal" needs "proxy_pass" to the terminator in its location "\/v1\/"/ ],
+    [ 'confer_seal inherited by a nested location without proxy_pass',
+      $zone, "location /v1/ { $seal proxy_pass http://127.0.0.1:9;"
+      . ' location /v1/files/ { root /tmp; } }',
+      qr/"confer_seal" needs "proxy_pass" to the terminator in its location "\/v1\/files\/"/ ],
     [ 'confer_seal without a cache zone', '', "location / { $seal }",
       qr/"confer_seal" in \S+:\d+ needs "confer_cache zone=NAME:SIZE"/ ],
     [ 'confer_seal without a policy', $zone,
@@ -162,7 +169,8 @@ my @rows = (
       'location = /s { confer_status; }',
       qr/"confer_status" in \S+:\d+ needs "confer_cache/ ],
     [ 'confer_status where confer_seal applies', $zone,
-      "location /v1/ { $seal location /v1/s { confer_status; } }",
+      "location /v1/ { $seal proxy_pass http://127.0.0.1:9;"
+      . ' location /v1/s { confer_status; } }',
       qr/"confer_status" in \S+:\d+ is in a location where "confer_seal"/ ],
     [ 'confer_status twice', $zone,
       'location = /s { confer_status; confer_status; }',
@@ -441,8 +449,8 @@ my @rows = (
       . 'location /a { confer_attestation; } }',
       qr/"confer_open" and "confer_attestation" cannot apply in one location/ ],
     [ 'confer_open inside a confer_seal location', "$zone\n$key",
-      "location /v1/ { $seal location /v1/x { confer_open; "
-      . 'proxy_pass http://127.0.0.1:9; } }',
+      "location /v1/ { $seal proxy_pass http://127.0.0.1:9;"
+      . ' location /v1/x { confer_open; proxy_pass http://127.0.0.1:9; } }',
       qr/"confer_open" cannot apply in a location where "confer_seal" does/ ],
 );
 
