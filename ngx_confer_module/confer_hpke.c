@@ -64,6 +64,12 @@ static void confer_fe_mul(uint64_t h[5], const uint64_t f[5],
 static void confer_fe_sqn(uint64_t h[5], const uint64_t f[5], unsigned n);
 static void confer_fe_invert(uint64_t out[5], const uint64_t z[5]);
 #endif
+static confer_hpke_err_t confer_hpke_setup_any(confer_hpke_ctx_t *ctx,
+    uint8_t mode, const confer_hpke_suite_t *suite, const uint8_t *pkR,
+    size_t pkR_len, const confer_hpke_keypair_t *kpR, const uint8_t *enc_in,
+    size_t enc_in_len, const uint8_t *info, size_t info_len,
+    const confer_hpke_keypair_t *eph, confer_hpke_encap_t *pre,
+    uint8_t *enc_out);
 static void confer_hpke_nonce(const confer_hpke_ctx_t *ctx,
     uint8_t nonce[CONFER_HPKE_NN]);
 static const EVP_CIPHER *confer_aes_gcm(size_t nk);
@@ -805,6 +811,21 @@ confer_hpke_setup(confer_hpke_ctx_t *ctx, uint8_t mode,
     size_t enc_in_len, const uint8_t *info, size_t info_len,
     const confer_hpke_keypair_t *eph, uint8_t *enc_out)
 {
+    return confer_hpke_setup_any(ctx, mode, suite, pkR, pkR_len, kpR, enc_in,
+                                 enc_in_len, info, info_len, eph, NULL,
+                                 enc_out);
+}
+
+
+/* the setup behind all entry points; pre: a prepared Encap (sender) */
+static confer_hpke_err_t
+confer_hpke_setup_any(confer_hpke_ctx_t *ctx, uint8_t mode,
+    const confer_hpke_suite_t *suite, const uint8_t *pkR, size_t pkR_len,
+    const confer_hpke_keypair_t *kpR, const uint8_t *enc_in,
+    size_t enc_in_len, const uint8_t *info, size_t info_len,
+    const confer_hpke_keypair_t *eph, confer_hpke_encap_t *pre,
+    uint8_t *enc_out)
+{
     size_t                 nk;
     uint8_t                sid[10], dh[CONFER_HPKE_NSECRET],
                            ss[CONFER_HPKE_NSECRET], secret[CONFER_HPKE_NH],
@@ -818,39 +839,56 @@ confer_hpke_setup(confer_hpke_ctx_t *ctx, uint8_t mode,
 
     memset(ctx, 0, sizeof(*ctx));
     memset(&h, 0, sizeof(h));
+    memset(&e, 0, sizeof(e));
 
     if (mode != CONFER_HPKE_MODE_BASE) {
-        return CONFER_HPKE_ERR_UNSUPPORTED_MODE;
+        rc = CONFER_HPKE_ERR_UNSUPPORTED_MODE;
+        goto done;
     }
 
     rc = confer_hpke_suite_check(suite);
     if (rc != CONFER_HPKE_OK) {
-        return rc;
-    }
-
-    if (!confer_sodium_ready()) {
-        return CONFER_HPKE_ERR_CRYPTO;
+        goto done;
     }
 
     rc = CONFER_HPKE_ERR_CRYPTO;
+
+    if (!confer_sodium_ready()) {
+        goto done;
+    }
 
     /* RFC 9180, 4.1: Encap on the sender, Decap on the receiver */
 
     if (kpR == NULL) {
         if (pkR == NULL || pkR_len != CONFER_HPKE_NPK || enc_out == NULL) {
-            return CONFER_HPKE_ERR_BAD_LENGTH;
-        }
-
-        if (eph) {
-            e = *eph;
-
-        } else if (confer_hpke_generate_keypair(&e) != CONFER_HPKE_OK) {
-            return CONFER_HPKE_ERR_CRYPTO;
-        }
-
-        if (crypto_scalarmult(dh, e.sk, pkR) != 0) {
-            rc = CONFER_HPKE_ERR_BAD_KEY;
+            rc = CONFER_HPKE_ERR_BAD_LENGTH;
             goto done;
+        }
+
+        if (pre) {
+            /* done ahead: the same Encap, for this pkR only */
+            if (!pre->ready
+                || memcmp(pre->pkR, pkR, CONFER_HPKE_NPK) != 0)
+            {
+                rc = CONFER_HPKE_ERR_NOT_READY;
+                goto done;
+            }
+
+            memcpy(e.pk, pre->enc, CONFER_HPKE_NENC);
+            memcpy(dh, pre->dh, CONFER_HPKE_NSECRET);
+
+        } else {
+            if (eph) {
+                e = *eph;
+
+            } else if (confer_hpke_generate_keypair(&e) != CONFER_HPKE_OK) {
+                goto done;
+            }
+
+            if (crypto_scalarmult(dh, e.sk, pkR) != 0) {
+                rc = CONFER_HPKE_ERR_BAD_KEY;
+                goto done;
+            }
         }
 
         memcpy(enc_out, e.pk, CONFER_HPKE_NENC);
@@ -859,7 +897,8 @@ confer_hpke_setup(confer_hpke_ctx_t *ctx, uint8_t mode,
 
     } else {
         if (enc_in == NULL || enc_in_len != CONFER_HPKE_NENC) {
-            return CONFER_HPKE_ERR_BAD_LENGTH;
+            rc = CONFER_HPKE_ERR_BAD_LENGTH;
+            goto done;
         }
 
         if (crypto_scalarmult(dh, kpR->sk, enc_in) != 0) {
@@ -950,11 +989,74 @@ done:
     sodium_memzero(secret, sizeof(secret));
     sodium_memzero(key, sizeof(key));
 
+    if (pre) {
+        confer_hpke_encap_cleanup(pre);
+    }
+
     if (rc != CONFER_HPKE_OK) {
         confer_hpke_cleanup(ctx);
     }
 
     return rc;
+}
+
+
+confer_hpke_err_t
+confer_hpke_encap_prepare(confer_hpke_encap_t *pre, const uint8_t *pkR,
+    size_t pkR_len)
+{
+    confer_hpke_err_t      rc;
+    confer_hpke_keypair_t  e;
+
+    confer_hpke_encap_cleanup(pre);
+
+    if (pkR == NULL || pkR_len != CONFER_HPKE_NPK) {
+        return CONFER_HPKE_ERR_BAD_LENGTH;
+    }
+
+    rc = confer_hpke_generate_keypair(&e);
+    if (rc != CONFER_HPKE_OK) {
+        return rc;
+    }
+
+    /* RFC 9180, 7.1.4: an all-zero DH (a low-order pkR) is refused */
+    if (crypto_scalarmult(pre->dh, e.sk, pkR) != 0) {
+        sodium_memzero(&e, sizeof(e));
+        confer_hpke_encap_cleanup(pre);
+        return CONFER_HPKE_ERR_BAD_KEY;
+    }
+
+    memcpy(pre->pkR, pkR, CONFER_HPKE_NPK);
+    memcpy(pre->enc, e.pk, CONFER_HPKE_NENC);
+    pre->ready = 1;
+
+    sodium_memzero(&e, sizeof(e));
+
+    return CONFER_HPKE_OK;
+}
+
+
+void
+confer_hpke_encap_cleanup(confer_hpke_encap_t *pre)
+{
+    sodium_memzero(pre, sizeof(*pre));
+}
+
+
+confer_hpke_err_t
+confer_hpke_setup_base_s_prepared(confer_hpke_ctx_t *ctx,
+    const confer_hpke_suite_t *suite, const uint8_t *pkR, size_t pkR_len,
+    const uint8_t *info, size_t info_len, confer_hpke_encap_t *pre,
+    uint8_t *enc)
+{
+    if (pre == NULL) {
+        memset(ctx, 0, sizeof(*ctx));
+        return CONFER_HPKE_ERR_NOT_READY;
+    }
+
+    return confer_hpke_setup_any(ctx, CONFER_HPKE_MODE_BASE, suite, pkR,
+                                 pkR_len, NULL, NULL, 0, info, info_len, NULL,
+                                 pre, enc);
 }
 
 

@@ -136,6 +136,37 @@ confer_hpke_err_t confer_hpke_setup_base_s_eph(confer_hpke_ctx_t *ctx,
     const uint8_t *info, size_t info_len,
     const confer_hpke_keypair_t *eph, uint8_t *enc);
 
+/*
+ * RFC 9180, 4.1 Encap done ahead of the request that needs it: a fresh
+ * ephemeral key pair's public key (enc) and its DH with pkR.  Secret: it
+ * serves exactly one confer_hpke_setup_base_s_prepared(), which wipes it,
+ * so that the costly scalar multiplications can run while nothing else
+ * waits for them.
+ */
+typedef struct {
+    uint8_t   pkR[CONFER_HPKE_NPK];
+    uint8_t   enc[CONFER_HPKE_NENC];
+    uint8_t   dh[CONFER_HPKE_NSECRET];
+    unsigned  ready:1;
+} confer_hpke_encap_t;
+
+confer_hpke_err_t confer_hpke_encap_prepare(confer_hpke_encap_t *pre,
+    const uint8_t *pkR, size_t pkR_len);
+
+/* zeroes it: not ready any more */
+void confer_hpke_encap_cleanup(confer_hpke_encap_t *pre);
+
+/*
+ * SetupBaseS with a prepared Encap: the same as confer_hpke_setup_base_s
+ * with pre's ephemeral key.  pre is wiped whatever the outcome;
+ * CONFER_HPKE_ERR_NOT_READY (and ctx untouched but zeroed) when pre is not
+ * ready or was prepared for another pkR.
+ */
+confer_hpke_err_t confer_hpke_setup_base_s_prepared(confer_hpke_ctx_t *ctx,
+    const confer_hpke_suite_t *suite, const uint8_t *pkR, size_t pkR_len,
+    const uint8_t *info, size_t info_len, confer_hpke_encap_t *pre,
+    uint8_t *enc);
+
 /* RFC 9180, 5.1.1 SetupBaseR: decapsulates enc with the key pair kpR */
 confer_hpke_err_t confer_hpke_setup_base_r(confer_hpke_ctx_t *ctx,
     const confer_hpke_suite_t *suite, const uint8_t *enc, size_t enc_len,

@@ -205,12 +205,31 @@ confer_ohttp_client_setup(confer_ohttp_ctx_t *ctx, confer_ohttp_mode_t mode,
     info[llen] = 0x00;
     memcpy(info + llen + 1, ctx->hdr, CONFER_OHTTP_HDR_SIZE);
 
-    rc = confer_hpke_setup_base_s_eph(&ctx->hpke, suite, kc->pk,
-                                      CONFER_HPKE_NPK, info,
-                                      llen + 1 + CONFER_OHTTP_HDR_SIZE,
-                                      ctx->test_eph_set ? &ctx->test_eph
-                                                        : NULL,
-                                      ctx->enc);
+    rc = CONFER_HPKE_ERR_NOT_READY;
+
+    if (ctx->encap && ctx->test_eph_set) {
+        confer_hpke_encap_cleanup(ctx->encap);
+
+    } else if (ctx->encap) {
+        rc = confer_hpke_setup_base_s_prepared(&ctx->hpke, suite, kc->pk,
+                                               CONFER_HPKE_NPK, info,
+                                               llen + 1
+                                               + CONFER_OHTTP_HDR_SIZE,
+                                               ctx->encap, ctx->enc);
+    }
+
+    ctx->encap = NULL;
+
+    if (rc == CONFER_HPKE_ERR_NOT_READY) {
+        /* none prepared, or for another key: a fresh one now */
+        rc = confer_hpke_setup_base_s_eph(&ctx->hpke, suite, kc->pk,
+                                          CONFER_HPKE_NPK, info,
+                                          llen + 1 + CONFER_OHTTP_HDR_SIZE,
+                                          ctx->test_eph_set ? &ctx->test_eph
+                                                            : NULL,
+                                          ctx->enc);
+    }
+
     if (rc != CONFER_HPKE_OK) {
         return confer_ohttp_hpke_err(rc);
     }

@@ -84,6 +84,14 @@ typedef struct {
     unsigned               req_final:1;   /* final request chunk done */
     unsigned               res_final:1;   /* final response chunk done */
 
+    /*
+     * An Encap prepared ahead (confer_hpke_encap_prepare) that the
+     * client's setup uses, and wipes, when it was made for the key
+     * configuration's public key; otherwise the setup makes a fresh one.
+     * Set by the caller after confer_ohttp_init, before the setup.
+     */
+    confer_hpke_encap_t   *encap;
+
     /* test hooks (RFC 9458 Appendix A, chunked draft example) */
     unsigned               test_eph_set:1;
     unsigned               test_nonce_set:1;

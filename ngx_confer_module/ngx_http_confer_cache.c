@@ -829,6 +829,11 @@ ngx_http_confer_cache_count(ngx_http_confer_terminator_t *t,
             node->sealed++;
             break;
 
+        case NGX_HTTP_CONFER_COUNT_SEALED_PREPARED:
+            node->sealed++;
+            node->prepared++;
+            break;
+
         default: /* NGX_HTTP_CONFER_COUNT_REJECTED */
             node->rejected++;
             break;

@@ -125,6 +125,7 @@ typedef struct {
     ngx_atomic_uint_t                verified;
     ngx_atomic_uint_t                gated;
     ngx_atomic_uint_t                sealed;
+    ngx_atomic_uint_t                prepared;         /* of those sealed */
     ngx_atomic_uint_t                rejected;         /* ohttp-key */
     ngx_atomic_uint_t                failures[NGX_HTTP_CONFER_NREASONS];
     ngx_atomic_uint_t                seal_failures[
@@ -152,6 +153,7 @@ typedef enum {
 typedef enum {
     NGX_HTTP_CONFER_COUNT_GATED = 0,
     NGX_HTTP_CONFER_COUNT_SEALED,
+    NGX_HTTP_CONFER_COUNT_SEALED_PREPARED,   /* sealed, and prepared */
     NGX_HTTP_CONFER_COUNT_REJECTED
 } ngx_http_confer_count_e;
 

@@ -86,6 +86,7 @@ static void *ngx_http_confer_gateway_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_confer_gateway_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
 static ngx_int_t ngx_http_confer_gateway_init_process(ngx_cycle_t *cycle);
+static void ngx_http_confer_gateway_exit_process(ngx_cycle_t *cycle);
 
 
 static ngx_command_t  ngx_http_confer_gateway_commands[] = {
@@ -169,7 +170,7 @@ ngx_module_t  ngx_http_confer_gateway_module = {
     ngx_http_confer_gateway_init_process,  /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_confer_gateway_exit_process,  /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -620,7 +621,8 @@ ngx_http_confer_gateway_set_status(ngx_http_request_t *r,
 
 
 void
-ngx_http_confer_gateway_count_sealed(ngx_http_request_t *r)
+ngx_http_confer_gateway_count_sealed(ngx_http_request_t *r,
+    ngx_uint_t prepared)
 {
     ngx_http_confer_key_t  *key;
 
@@ -628,7 +630,9 @@ ngx_http_confer_gateway_count_sealed(ngx_http_request_t *r)
 
     if (key) {
         ngx_http_confer_cache_count(key->terminator,
-                                    NGX_HTTP_CONFER_COUNT_SEALED);
+                                    prepared
+                                    ? NGX_HTTP_CONFER_COUNT_SEALED_PREPARED
+                                    : NGX_HTTP_CONFER_COUNT_SEALED);
     }
 }
 
@@ -1473,4 +1477,11 @@ ngx_http_confer_gateway_init_process(ngx_cycle_t *cycle)
     ngx_add_timer(&gmcf->timer, 1000);
 
     return NGX_OK;
+}
+
+
+static void
+ngx_http_confer_gateway_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_confer_gateway_encap_exit();
 }

@@ -114,7 +114,8 @@ void ngx_http_confer_gateway_set_status(ngx_http_request_t *r,
     ngx_http_confer_status_e status);
 
 /* counters of the key's terminator */
-void ngx_http_confer_gateway_count_sealed(ngx_http_request_t *r);
+void ngx_http_confer_gateway_count_sealed(ngx_http_request_t *r,
+    ngx_uint_t prepared);
 void ngx_http_confer_gateway_count_seal_failed(ngx_http_request_t *r,
     ngx_http_confer_seal_err_e err);
 

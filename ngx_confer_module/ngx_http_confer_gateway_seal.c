@@ -44,6 +44,9 @@
 /* plaintext per chunk of the sealed request */
 #define NGX_HTTP_CONFER_SEAL_CHUNK  16384
 
+/* encapsulations a worker keeps prepared */
+#define NGX_HTTP_CONFER_ENCAP_SLOTS  2
+
 
 static ngx_int_t ngx_http_confer_gateway_seal_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_confer_gateway_seal_body_filter(
@@ -75,9 +78,27 @@ static ngx_int_t ngx_http_confer_gateway_seal_error(ngx_http_request_t *r,
 static void ngx_http_confer_gateway_seal_free_body(
     ngx_http_confer_seal_ctx_t *sctx);
 static void ngx_http_confer_gateway_seal_cleanup(void *data);
+static confer_hpke_encap_t *ngx_http_confer_gateway_encap_take(
+    const u_char *pk);
+static void ngx_http_confer_gateway_encap_want(const u_char *pk);
+static void ngx_http_confer_gateway_encap_refill(ngx_event_t *ev);
 
 
 static ngx_http_request_body_filter_pt  ngx_http_next_request_body_filter;
+
+
+/*
+ * HPKE encapsulations prepared ahead, this worker's own (never in shared
+ * memory: each is used once).  The two X25519 operations of a request's
+ * encapsulation, a new ephemeral key and its DH with the terminator's
+ * public key, run after a request was sealed, once nginx has looked for
+ * I/O, rather than while the next request waits for them.  A slot is
+ * wiped by the setup that uses it (confer_hpke_setup_base_s_prepared);
+ * one for a key no request asks for any more is written over.
+ */
+static confer_hpke_encap_t  ngx_http_confer_encaps[NGX_HTTP_CONFER_ENCAP_SLOTS];
+static u_char               ngx_http_confer_encap_pk[CONFER_HPKE_NPK];
+static ngx_event_t          ngx_http_confer_encap_event;
 
 
 /* the default of confer_strip_fields: OpenAI's end-user identifiers */
@@ -565,9 +586,16 @@ ngx_http_confer_gateway_seal_message(ngx_http_request_t *r,
         goto failed;
     }
 
+    /* a prepared encapsulation for this key if there is one (wiped) */
+    sctx->ohttp.encap = ngx_http_confer_gateway_encap_take(key->config.pk);
+    sctx->prepared = (sctx->ohttp.encap != NULL);
+
     orc = confer_chunked_request_begin(&sctx->ohttp, &key->config,
                                        &key->suite, b->last,
                                        b->end - b->last, &n);
+
+    ngx_http_confer_gateway_encap_want(key->config.pk);
+
     if (orc != CONFER_OHTTP_OK) {
         goto seal_failed;
     }
@@ -926,7 +954,7 @@ ngx_http_confer_gateway_seal_body_done(ngx_http_request_t *r)
     sctx->state = NGX_HTTP_CONFER_SEAL_SENT;
 
     ngx_http_confer_gateway_set_status(r, NGX_HTTP_CONFER_STATUS_SEALED);
-    ngx_http_confer_gateway_count_sealed(r);
+    ngx_http_confer_gateway_count_sealed(r, sctx->prepared);
 
     r->preserve_body = 1;
 
@@ -1276,4 +1304,122 @@ invalid:
                        &value[1]);
 
     return NGX_CONF_ERROR;
+}
+
+
+static confer_hpke_encap_t *
+ngx_http_confer_gateway_encap_take(const u_char *pk)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_CONFER_ENCAP_SLOTS; i++) {
+        if (ngx_http_confer_encaps[i].ready
+            && ngx_memcmp(ngx_http_confer_encaps[i].pkR, pk, CONFER_HPKE_NPK)
+               == 0)
+        {
+            return &ngx_http_confer_encaps[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/* a request for pk was sealed: prepare the next one once nginx is idle */
+static void
+ngx_http_confer_gateway_encap_want(const u_char *pk)
+{
+    ngx_event_t  *ev;
+
+    ngx_memcpy(ngx_http_confer_encap_pk, pk, CONFER_HPKE_NPK);
+
+    ev = &ngx_http_confer_encap_event;
+
+    if (ev->posted) {
+        return;
+    }
+
+    ev->handler = ngx_http_confer_gateway_encap_refill;
+    ev->log = ngx_cycle->log;
+
+    /* after the next look for I/O: what is ready goes first */
+    ngx_post_event(ev, &ngx_posted_next_events);
+}
+
+
+/*
+ * One encapsulation for the key last asked for, into a free slot, or over
+ * one for another key if none is for this one; again later if a slot is
+ * still free.  One a run: each costs two scalar multiplications.
+ */
+static void
+ngx_http_confer_gateway_encap_refill(ngx_event_t *ev)
+{
+    ngx_uint_t            i, mine;
+    confer_hpke_err_t     rc;
+    confer_hpke_encap_t  *slot, *e;
+
+    slot = NULL;
+    mine = 0;
+
+    for (i = 0; i < NGX_HTTP_CONFER_ENCAP_SLOTS; i++) {
+        e = &ngx_http_confer_encaps[i];
+
+        if (!e->ready) {
+            if (slot == NULL || slot->ready) {
+                slot = e;
+            }
+
+            continue;
+        }
+
+        if (ngx_memcmp(e->pkR, ngx_http_confer_encap_pk, CONFER_HPKE_NPK)
+            == 0)
+        {
+            mine++;
+
+        } else if (slot == NULL) {
+            slot = e;
+        }
+    }
+
+    if (slot == NULL || (slot->ready && mine)) {
+        /* full, with one for this key at least */
+        return;
+    }
+
+    rc = confer_hpke_encap_prepare(slot, ngx_http_confer_encap_pk,
+                                   CONFER_HPKE_NPK);
+
+    if (rc != CONFER_HPKE_OK) {
+        /* the request's own setup says what is wrong with the key */
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ev->log, 0,
+                       "confer: no encapsulation prepared: %s",
+                       confer_hpke_strerror(rc));
+        return;
+    }
+
+    for (i = 0; i < NGX_HTTP_CONFER_ENCAP_SLOTS; i++) {
+        if (!ngx_http_confer_encaps[i].ready) {
+            ngx_post_event(ev, &ngx_posted_next_events);
+            break;
+        }
+    }
+}
+
+
+void
+ngx_http_confer_gateway_encap_exit(void)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_CONFER_ENCAP_SLOTS; i++) {
+        confer_hpke_encap_cleanup(&ngx_http_confer_encaps[i]);
+    }
+
+    ngx_explicit_memzero(ngx_http_confer_encap_pk, CONFER_HPKE_NPK);
+
+    if (ngx_http_confer_encap_event.posted) {
+        ngx_delete_posted_event(&ngx_http_confer_encap_event);
+    }
 }

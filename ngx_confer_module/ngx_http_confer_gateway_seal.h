@@ -111,6 +111,9 @@ typedef struct {
     unsigned                       armed:1;     /* the body filter takes
                                                    the client's body */
     unsigned                       too_large:1;
+    unsigned                       prepared:1;  /* sealed with an
+                                                   encapsulation made
+                                                   ahead */
     unsigned                       boundary:1;  /* the reader is at a
                                                    chunk's length */
     unsigned                       final:1;     /* in the final chunk */
@@ -144,6 +147,9 @@ ngx_http_confer_seal_ctx_t *ngx_http_confer_gateway_seal_ctx(
 
 /* ngx_http_confer_gateway_open.c */
 ngx_int_t ngx_http_confer_gateway_open_init(ngx_conf_t *cf);
+
+/* wipes the worker's prepared encapsulations (exit process) */
+void ngx_http_confer_gateway_encap_exit(void);
 
 
 #endif /* _NGX_HTTP_CONFER_GATEWAY_SEAL_H_INCLUDED_ */

@@ -259,9 +259,10 @@ ngx_http_confer_status_terminator(ngx_http_request_t *r,
                     node->fetches, node->verified);
     p = ngx_http_confer_status_reasons(p, node->failures);
 
-    p = ngx_sprintf(p, ",\"gated\":%uA,\"sealed\":%uA,\"key_rejected\":%uA,"
-                    "\"seal_failed\":{",
-                    node->gated, node->sealed, node->rejected);
+    p = ngx_sprintf(p, ",\"gated\":%uA,\"sealed\":%uA,\"prepared\":%uA,"
+                    "\"key_rejected\":%uA,\"seal_failed\":{",
+                    node->gated, node->sealed, node->prepared,
+                    node->rejected);
 
     for (i = 0, n = 0; i < NGX_HTTP_CONFER_SEAL_ERR_LAST; i++) {
         if (node->seal_failures[i] == 0) {

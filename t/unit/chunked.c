@@ -661,12 +661,75 @@ framing(void)
 }
 
 
+/*
+ * The client's Encap prepared ahead (confer_hpke_encap_prepare): the
+ * request carries the prepared enc and opens at the server; one prepared
+ * for another key is not used (a fresh one is) and is wiped all the same.
+ */
+static void
+prepared(void)
+{
+    size_t                   n, off;
+    uint8_t                  buf[256], enc[32], zero[32];
+    keyring_t                kr, other;
+    confer_ohttp_ctx_t       c, s;
+    confer_hpke_suite_t      suite = { 0x20, 1, CONFER_HPKE_AEAD_AES128GCM };
+    confer_hpke_encap_t      pre;
+    confer_chunked_reader_t  rd;
+
+    memset(zero, 0, sizeof(zero));
+    keyring_generate(&kr, 7, CONFER_HPKE_AEAD_AES128GCM);
+    keyring_generate(&other, 8, CONFER_HPKE_AEAD_AES128GCM);
+
+    for (int mine = 1; mine >= 0; mine--) {
+        confer_hpke_encap_prepare(&pre, mine ? kr.key.kp.pk
+                                             : other.key.kp.pk, 32);
+        memcpy(enc, pre.enc, 32);
+
+        confer_ohttp_init(&c);
+        c.encap = &pre;
+        ok(confer_chunked_request_begin(&c, &kr.key.config, &suite, buf,
+                                        sizeof(buf), &n) == CONFER_OHTTP_OK,
+           "prepared (%s key): request begun", mine ? "its" : "another");
+        ok(mine ? memcmp(buf + 7, enc, 32) == 0
+                : memcmp(buf + 7, enc, 32) != 0,
+           mine ? "prepared: the request carries the prepared enc"
+                : "prepared: for another key, a fresh enc instead");
+        ok(!pre.ready && memcmp(pre.dh, zero, 32) == 0 && c.encap == NULL,
+           "prepared (%s key): wiped, and the context lets go of it",
+           mine ? "its" : "another");
+
+        off = n;
+        confer_chunked_request_seal(&c, (uint8_t *) "hello", 5, 1,
+                                    buf + off, sizeof(buf) - off, &n);
+        off += n;
+
+        confer_ohttp_init(&s);
+        confer_chunked_request_reader_init(&rd, &s, lookup, &kr, rdbuf,
+                                           sizeof(rdbuf));
+        /* the record: each chunk's 4-byte length, then its plaintext */
+        ok(run_reader(&rd, buf, off, 0, 0, &rec_a) == CONFER_OHTTP_OK
+           && rec_a.chunks == 1 && rec_a.len == 9
+           && memcmp(rec_a.data + 4, "hello", 5) == 0,
+           "prepared (%s key): the server opens it",
+           mine ? "its" : "another");
+        confer_chunked_reader_cleanup(&rd);
+        confer_ohttp_cleanup(&s);
+        confer_ohttp_cleanup(&c);
+    }
+
+    confer_hpke_keypair_cleanup(&kr.key.kp);
+    confer_hpke_keypair_cleanup(&other.key.kp);
+}
+
+
 int
 main(void)
 {
     json_t  *v;
 
     framing();
+    prepared();
     exchange(CONFER_HPKE_AEAD_AES128GCM);
     exchange(CONFER_HPKE_AEAD_AES256GCM);
     exchange(CONFER_HPKE_AEAD_CHACHA20POLY1305);

@@ -327,6 +327,99 @@ roundtrip_aes256(void)
 }
 
 
+/*
+ * An Encap prepared ahead: the receiver derives the same context from its
+ * enc, it serves one setup and is wiped by it, and one made for another
+ * key is refused (wiped too) rather than used.
+ */
+static void
+prepared_encap(void)
+{
+    size_t                 n, m, i;
+    uint8_t                enc[32], enc2[32], ct[64], pt[64], zero[32];
+    confer_hpke_ctx_t      s, r, s2;
+    confer_hpke_suite_t    suite = { 0x20, 1, CONFER_HPKE_AEAD_AES128GCM };
+    confer_hpke_encap_t    pre, saved;
+    confer_hpke_keypair_t  kp, other;
+
+    memset(zero, 0, sizeof(zero));
+
+    ok(confer_hpke_generate_keypair(&kp) == CONFER_HPKE_OK
+       && confer_hpke_generate_keypair(&other) == CONFER_HPKE_OK,
+       "prepared: two key pairs");
+
+    is_int(confer_hpke_encap_prepare(&pre, kp.pk, sizeof(kp.pk)),
+           CONFER_HPKE_OK, "prepared: an Encap for pkR");
+    ok(pre.ready && memcmp(pre.pkR, kp.pk, 32) == 0
+       && memcmp(pre.enc, zero, 32) != 0 && memcmp(pre.dh, zero, 32) != 0,
+       "prepared: it holds pkR, enc and the DH");
+
+    saved = pre;
+
+    is_int(confer_hpke_setup_base_s_prepared(&s, &suite, kp.pk, 32,
+                                             (uint8_t *) "info", 4, &pre,
+                                             enc),
+           CONFER_HPKE_OK, "prepared: SetupBaseS with it");
+    is_mem(enc, 32, saved.enc, 32, "prepared: enc is the prepared one");
+    ok(!pre.ready && memcmp(pre.dh, zero, 32) == 0
+       && memcmp(pre.enc, zero, 32) == 0, "prepared: wiped once used");
+
+    ok(confer_hpke_setup_base_r(&r, &suite, enc, 32, &kp, (uint8_t *) "info",
+                                4) == CONFER_HPKE_OK,
+       "prepared: the receiver sets up from enc");
+    is_mem(s.aead.key, 16, r.aead.key, 16, "prepared: the same key");
+    is_mem(s.base_nonce, 12, r.base_nonce, 12,
+           "prepared: the same base nonce");
+    is_mem(s.exporter_secret, 32, r.exporter_secret, 32,
+           "prepared: the same exporter secret");
+    ok(confer_hpke_seal(&s, NULL, 0, (uint8_t *) "prepared", 8, ct,
+                        sizeof(ct), &n) == CONFER_HPKE_OK
+       && confer_hpke_open(&r, NULL, 0, ct, n, pt, sizeof(pt), &m)
+          == CONFER_HPKE_OK
+       && m == 8 && memcmp(pt, "prepared", 8) == 0,
+       "prepared: sealed by one, opened by the other");
+
+    is_int(confer_hpke_setup_base_s_prepared(&s2, &suite, kp.pk, 32, NULL,
+                                             0, &pre, enc2),
+           CONFER_HPKE_ERR_NOT_READY, "prepared: not twice");
+    ok(!s2.ready, "prepared: and no context from a used one");
+
+    /* made for one key, offered for another */
+    ok(confer_hpke_encap_prepare(&pre, other.pk, 32) == CONFER_HPKE_OK,
+       "prepared: an Encap for another key");
+    is_int(confer_hpke_setup_base_s_prepared(&s2, &suite, kp.pk, 32, NULL,
+                                             0, &pre, enc2),
+           CONFER_HPKE_ERR_NOT_READY, "prepared: refused for this pkR");
+    ok(!pre.ready && memcmp(pre.dh, zero, 32) == 0,
+       "prepared: and wiped all the same");
+
+    is_int(confer_hpke_encap_prepare(&pre, zero, 32), CONFER_HPKE_ERR_BAD_KEY,
+           "prepared: a low-order pkR refused (RFC 9180, 7.1.4)");
+    ok(!pre.ready, "prepared: nothing ready after a refusal");
+    is_int(confer_hpke_encap_prepare(&pre, kp.pk, 31),
+           CONFER_HPKE_ERR_BAD_LENGTH, "prepared: a short pkR refused");
+    is_int(confer_hpke_setup_base_s_prepared(&s2, &suite, kp.pk, 32, NULL,
+                                             0, NULL, enc2),
+           CONFER_HPKE_ERR_NOT_READY, "prepared: none given");
+
+    /* every prepared Encap is a fresh ephemeral key */
+    for (i = 0; i < 4; i++) {
+        ok(confer_hpke_encap_prepare(&pre, kp.pk, 32) == CONFER_HPKE_OK
+           && memcmp(pre.enc, saved.enc, 32) != 0,
+           "prepared: a new ephemeral key each time (%zu)", i);
+        saved = pre;
+    }
+
+    confer_hpke_encap_cleanup(&pre);
+    sodium_memzero(&saved, sizeof(saved));
+    confer_hpke_cleanup(&s);
+    confer_hpke_cleanup(&r);
+    confer_hpke_cleanup(&s2);
+    confer_hpke_keypair_cleanup(&kp);
+    confer_hpke_keypair_cleanup(&other);
+}
+
+
 /* one AEAD object sealing and opening in turn: only the nonce is reset */
 static void
 aead_both_ways(void)
@@ -377,6 +470,7 @@ main(void)
     public_keys();
     roundtrip_aes256();
     aead_both_ways();
+    prepared_encap();
 
     /* what the library caches is fetched again after a cleanup */
     confer_hpke_library_cleanup();
