@@ -530,9 +530,11 @@ my $LIMITS = 'What limits it: 2 cores shared by wrk, both hops of the'
     . ' chain and the model stand-in (and, on a shared machine, whatever'
     . ' else runs); per request the confer chain does 3 X25519 scalar'
     . ' multiplications (the gateway\'s HPKE encapsulation: one key'
-    . ' generation and one DH; the terminator\'s decapsulation: one DH),'
-    . ' HKDF and AEAD on both sides, JSON and Binary HTTP at the gateway,'
-    . ' and its answer is sealed and opened again.';
+    . ' generation and one DH, made ahead in idle time when the gateway'
+    . ' has any, which a saturated one has not; the terminator\'s'
+    . ' decapsulation: one DH, on the request\'s path), HKDF and AEAD on'
+    . ' both sides, JSON and Binary HTTP at the gateway, and its answer is'
+    . ' sealed and opened again.';
 
 # --- memory ------------------------------------------------------------------
 
@@ -876,7 +878,9 @@ figure_null('p99 latency 1 KiB at one connection, confer - plain', 'ms',
                    . ' the gateway checks the JSON body and builds the'
                    . ' Binary HTTP message, both sides run the AEAD over'
                    . ' every byte and wipe what they held, on 2 cores shared'
-                   . ' with wrk.%s',
+                   . ' with wrk (confer_heap_keep auto, the default: the'
+                   . ' workers keep the freed heap rather than fault it in'
+                   . ' again every request).%s',
                    join(', ', map { sprintf '%.3f', $_ } @r),
                    $bps{confer} / 1048576, $bps{plain} / 1048576, $how,
                    @cu{qw(gateway terminator plain_front plain_back)},
