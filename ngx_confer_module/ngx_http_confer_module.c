@@ -29,6 +29,9 @@
 /* glibc takes at most this as M_MMAP_THRESHOLD on 64-bit systems */
 #define NGX_HTTP_CONFER_HEAP_MMAP_MAX   (32 * 1024 * 1024)
 
+/* below this, auto leaves glibc's thresholds alone */
+#define NGX_HTTP_CONFER_HEAP_AUTO_MIN   (1024 * 1024)
+
 
 static char *ngx_http_confer_private(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -101,7 +104,8 @@ static ngx_command_t  ngx_http_confer_commands[] = {
      *
      * auto (the default): four times the largest body a location of
      * either role accepts (confer_max_body, confer_open max_body), set
-     * only in a configuration where some location seals or opens.
+     * only in a configuration where some location seals or opens, and
+     * only from 1m up (below, glibc's thresholds serve as they are).
      * off: glibc's own behaviour.  Main level only: it is the worker's
      * allocator.  Without glibc it does nothing.
      */
@@ -496,6 +500,15 @@ ngx_http_confer_heap_init_process(ngx_cycle_t *cycle)
     } else if (cmcf->heap_body) {
         /* auto: no more than a worker's address space can mean */
         keep = ngx_min(cmcf->heap_body, (size_t) 1 << 40) * 4;
+
+        if (keep < NGX_HTTP_CONFER_HEAP_AUTO_MIN) {
+            /*
+             * small bodies: glibc's own thresholds (128k and up, adjusted
+             * to what is freed) serve them; lower ones would send every
+             * block above them to mmap()
+             */
+            return;
+        }
 
     } else {
         /* auto, and no location holds a body: glibc's defaults stay */
