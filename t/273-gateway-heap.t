@@ -5,7 +5,9 @@
 # keep them: counted here as the minor page faults of each role's worker
 # per 2 MiB request, after two requests to warm up, with auto and with
 # off.  Counts, not times: the bench (make bench, large bodies) says what
-# it is worth.  The answers are the model's answer either way.
+# it is worth.  The answers are the model's answer either way.  Then what
+# auto sets, from the worker's debug log: four times the largest body
+# limit, and nothing for limits under 1 MiB.
 
 use strict;
 use warnings;
@@ -111,5 +113,27 @@ for my $role (qw(gateway terminator)) {
 ok(grep({ $off->{$_} > $pages } qw(gateway terminator)),
    'with off, a role faults in more than the body\'s pages per request'
    . ' (glibc gives the blocks back)');
+
+# what each worker set, in its debug log: auto from the largest body limit,
+# and nothing below 1 MiB (a limit of 2k would otherwise make 8k the mmap
+# threshold, and every larger block a fresh mapping)
+my %set;
+for my $limit ('8m', '2k') {
+    $t->stop('gateway');
+    my $from = -s $t->error_log('gateway') // 0;
+    $t->nginx(gateway => gateway_spec($t,
+                  location => "confer_max_body $limit;"),
+              log_level => 'debug');
+    $t->post_json(gateway => '/v1/chat/completions', '{"model":"m"}');
+    my $log = substr(Confer::Test::read_file($t->error_log('gateway'))
+                     // '', $from);
+    ($set{$limit}) = $log =~ /confer heap: keep (\d+), from the heap up to/;
+    ok($log =~ /\[debug\].*http request line/,
+       "confer_max_body $limit: the worker's debug log is there to read");
+}
+is($set{'8m'}, 4 * 8 * 1024 * 1024,
+   'confer_max_body 8m: auto keeps four times that');
+ok(!defined $set{'2k'},
+   'confer_max_body 2k: auto leaves glibc\'s thresholds alone');
 
 $t->done;
