@@ -29,6 +29,9 @@
 /* glibc takes at most this as M_MMAP_THRESHOLD on 64-bit systems */
 #define NGX_HTTP_CONFER_HEAP_MMAP_MAX   (32 * 1024 * 1024)
 
+/* confer_heap_keep auto, written out (unset is auto too) */
+#define NGX_HTTP_CONFER_HEAP_AUTO       (NGX_CONF_UNSET_SIZE - 1)
+
 /* below this, auto leaves glibc's thresholds alone */
 #define NGX_HTTP_CONFER_HEAP_AUTO_MIN   (1024 * 1024)
 
@@ -274,7 +277,7 @@ ngx_http_confer_heap_keep(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     if (ngx_strcmp(value[1].data, "auto") == 0) {
-        cmcf->heap_keep = NGX_CONF_UNSET_SIZE - 1;
+        cmcf->heap_keep = NGX_HTTP_CONFER_HEAP_AUTO;
         return NGX_CONF_OK;
     }
 
@@ -494,7 +497,7 @@ ngx_http_confer_heap_init_process(ngx_cycle_t *cycle)
         return;
     }
 
-    if (cmcf->heap_keep < NGX_CONF_UNSET_SIZE - 1) {
+    if (cmcf->heap_keep < NGX_HTTP_CONFER_HEAP_AUTO) {
         keep = cmcf->heap_keep;
 
     } else if (cmcf->heap_body) {

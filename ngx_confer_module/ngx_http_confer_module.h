@@ -76,7 +76,7 @@ typedef struct {
 typedef struct {
     ngx_http_confer_privacy_main_conf_t   privacy;
 
-    /* confer_heap_keep: NGX_CONF_UNSET_SIZE is auto, 0 is off */
+    /* confer_heap_keep: a size, 0 (off), or unset or auto (see .c) */
     size_t                                heap_keep;
 
     /* the largest body a location of either role holds, for auto */

@@ -669,6 +669,7 @@ framing(void)
 static void
 prepared(void)
 {
+    int                      mine;
     size_t                   n, off;
     uint8_t                  buf[256], enc[32], zero[32];
     keyring_t                kr, other;
@@ -681,7 +682,7 @@ prepared(void)
     keyring_generate(&kr, 7, CONFER_HPKE_AEAD_AES128GCM);
     keyring_generate(&other, 8, CONFER_HPKE_AEAD_AES128GCM);
 
-    for (int mine = 1; mine >= 0; mine--) {
+    for (mine = 1; mine >= 0; mine--) {
         confer_hpke_encap_prepare(&pre, mine ? kr.key.kp.pk
                                              : other.key.kp.pk, 32);
         memcpy(enc, pre.enc, 32);
